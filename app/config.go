@@ -1,0 +1,113 @@
+// Package app assembles omnichat: it reads the configuration, builds the
+// dependencies (Postgres, Temporal, the worker, the API) and runs them in one
+// of four modes: dev, api, worker and migrate. The end-to-end tests run the
+// same assembly.
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Config is omnichat's configuration, read once from the environment.
+type Config struct {
+	// DatabaseURL is Postgres; empty means the default chain (local server,
+	// then a private one under DataDir).
+	DatabaseURL string
+	// TemporalAddress is an existing Temporal frontend; empty in dev means
+	// the embedded server.
+	TemporalAddress   string
+	TemporalNamespace string
+	TemporalPort      int
+	TemporalUIPort    int
+	HTTPAddr          string
+	DataDir           string
+	AdminEmail        string
+	AdminPassword     string
+	SecretKey         string
+	// PublicURL is where platforms and browsers reach the HTTP server.
+	PublicURL string
+	LogLevel  slog.Level
+	// LogFormat is "text" or "json".
+	LogFormat string
+	// DownloadPostgres lets dev fetch Postgres binaries when none are installed.
+	DownloadPostgres bool
+}
+
+// ConfigFromEnv reads the configuration from the environment.
+func ConfigFromEnv() (Config, error) {
+	c := Config{
+		DatabaseURL:       os.Getenv("DATABASE_URL"),
+		TemporalAddress:   os.Getenv("TEMPORAL_ADDRESS"),
+		TemporalNamespace: envOr("TEMPORAL_NAMESPACE", "default"),
+		HTTPAddr:          envOr("OMNICHAT_HTTP_ADDR", "127.0.0.1:8080"),
+		DataDir:           envOr("OMNICHAT_DATA_DIR", ".omnichat"),
+		AdminEmail:        os.Getenv("OMNICHAT_ADMIN_EMAIL"),
+		AdminPassword:     os.Getenv("OMNICHAT_ADMIN_PASSWORD"),
+		SecretKey:         os.Getenv("OMNICHAT_SECRET_KEY"),
+		PublicURL:         strings.TrimRight(os.Getenv("OMNICHAT_PUBLIC_URL"), "/"),
+		LogFormat:         envOr("OMNICHAT_LOG_FORMAT", "text"),
+		DownloadPostgres:  os.Getenv("OMNICHAT_PG_DOWNLOAD") != "0",
+	}
+	var err error
+	if c.TemporalPort, err = envInt("OMNICHAT_TEMPORAL_PORT", 7233); err != nil {
+		return c, err
+	}
+	if c.TemporalUIPort, err = envInt("OMNICHAT_TEMPORAL_UI_PORT", 8233); err != nil {
+		return c, err
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(envOr("OMNICHAT_LOG_LEVEL", "info"))); err != nil {
+		return c, fmt.Errorf("OMNICHAT_LOG_LEVEL: %w", err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return c, fmt.Errorf("OMNICHAT_LOG_FORMAT: want text or json, got %q", c.LogFormat)
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return c, fmt.Errorf("OMNICHAT_HTTP_ADDR: %w", err)
+	}
+	if (c.AdminEmail == "") != (c.AdminPassword == "") {
+		return c, fmt.Errorf("set both OMNICHAT_ADMIN_EMAIL and OMNICHAT_ADMIN_PASSWORD, or neither")
+	}
+	if c.AdminPassword != "" && len(c.AdminPassword) < 8 {
+		return c, fmt.Errorf("OMNICHAT_ADMIN_PASSWORD: at least 8 characters")
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + browsableAddr(c.HTTPAddr)
+	}
+	return c, nil
+}
+
+// browsableAddr turns a listen address into one a browser can open.
+func browsableAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(key string, def int) (int, error) {
+	v := os.Getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 65535 {
+		return 0, fmt.Errorf("%s: want a port number, got %q", key, v)
+	}
+	return n, nil
+}
