@@ -147,7 +147,7 @@ func toSession(r sessionRow, now time.Time) sessionJSON {
 		TeamID: nullUUID(s.TeamID), Tags: s.Tags, Important: s.Important, Unread: r.Unread,
 		Contact: toContact(r.Contact), OpenedAt: s.OpenedAt.UTC(), ClosedAt: utcPtr(s.ClosedAt),
 		CloseStatus: s.CloseStatus, WaitingSince: utcPtr(s.WaitingSince), WindowExpiresAt: utcPtr(s.WindowExpiresAt),
-		WindowOpen: s.WindowExpiresAt == nil || now.Before(*s.WindowExpiresAt),
+		WindowOpen:   s.WindowExpiresAt == nil || now.Before(*s.WindowExpiresAt),
 		SnoozedUntil: utcPtr(s.SnoozedUntil), FirstResponseAt: utcPtr(s.FirstResponseAt), LastActivityAt: s.LastActivityAt.UTC(),
 	}
 	if !out.WindowOpen && s.Status != workflows.StatusClosed {

@@ -61,14 +61,14 @@ func (l *Listener) listen(ctx context.Context, up func(), handle func(Notificati
 	if err != nil {
 		return err
 	}
-	// The connection stays in LISTEN state: never give it back to the pool.
-	defer conn.Hijack().Close(context.Background())
-	if err := dbsqlc.New().Listen(ctx, conn); err != nil {
+	// The connection stays in LISTEN state: it never goes back to the pool.
+	pg := conn.Hijack()
+	defer pg.Close(context.Background())
+	if err := dbsqlc.New().Listen(ctx, pg); err != nil {
 		return err
 	}
 	l.listening.Store(true)
 	up()
-	pg := conn.Conn()
 	for {
 		n, err := pg.WaitForNotification(ctx)
 		if err != nil {

@@ -85,8 +85,8 @@ func (r recordingSender) Send(_ context.Context, out channel.Outbound) (channel.
 
 type testLogger struct{ t *testing.T }
 
-func (l testLogger) Debug(string, ...any)       {}
-func (l testLogger) Info(string, ...any)        {}
+func (l testLogger) Debug(string, ...any)        {}
+func (l testLogger) Info(string, ...any)         {}
 func (l testLogger) Warn(msg string, kv ...any)  { l.t.Log(append([]any{"WARN", msg}, kv...)...) }
 func (l testLogger) Error(msg string, kv ...any) { l.t.Log(append([]any{"ERROR", msg}, kv...)...) }
 

@@ -1,0 +1,51 @@
+# omnichat — the two commands a newcomer needs are `make run` and `make test`.
+
+GO      ?= go
+SQLC    ?= $(GO) run github.com/sqlc-dev/sqlc/cmd/sqlc@v1.30.0
+WFCHECK ?= $(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
+BIN     := bin/omnichat
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/omnichat/omnichat/app.Version=$(VERSION)
+
+.PHONY: run build test unit check generate check-generated lint compose-check clean
+
+## run: build and run the whole product on its embedded default (omnichat dev)
+run: build
+	./$(BIN) dev
+
+## build: compile bin/omnichat
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/omnichat
+
+## test: every check and every test (what CI runs)
+test: check unit
+
+## unit: the Go tests (they need Postgres on 127.0.0.1:5432 or OMNICHAT_TEST_DATABASE_URL)
+unit:
+	$(GO) test -count=1 -timeout 20m ./...
+
+## check: formatting, vet, the workflow determinism check, generated code in step
+check: lint check-generated
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(WFCHECK) ./workflows/...
+	@$(GO) mod tidy -diff
+
+## generate: regenerate the sqlc code from db/migrations and db/queries
+generate:
+	$(SQLC) generate
+
+## check-generated: fail when db/dbsqlc is stale
+check-generated:
+	$(SQLC) diff
+
+## compose-check: validate docker-compose.yml (needs docker compose or docker-compose)
+compose-check:
+	@if docker compose version >/dev/null 2>&1; then docker compose config -q; \
+	elif command -v docker-compose >/dev/null 2>&1; then docker-compose config -q; \
+	else echo "no docker compose here; skipped"; fi
+
+clean:
+	rm -rf bin
