@@ -83,7 +83,6 @@ type Server struct {
 	frontendAddr string
 	uiAddr       string
 	namespace    string
-	logger       *slog.Logger
 
 	temporal temporal.Server
 	logGate  *logGate
@@ -99,7 +98,8 @@ type Server struct {
 // search attributes are registered, and the UI (if enabled) answers HTTP.
 // On any failure it stops whatever it had started before returning the error.
 //
-// ctx bounds the waiting, not the lifetime of the server; Stop ends that.
+// ctx bounds the waiting for readiness (starting the services themselves is
+// not cancellable), not the lifetime of the server; Stop ends that.
 func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	cfg = withDefaults(cfg)
 	if err := validateIP(cfg.IP); err != nil {
@@ -122,7 +122,6 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s := &Server{
 		frontendAddr: net.JoinHostPort(dialHost(cfg.IP), strconv.Itoa(ports.frontend)),
 		namespace:    cfg.Namespace,
-		logger:       cfg.Logger,
 	}
 	if ports.ui > 0 {
 		s.uiAddr = net.JoinHostPort(dialHost(cfg.IP), strconv.Itoa(ports.ui))

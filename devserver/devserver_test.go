@@ -146,6 +146,7 @@ func TestPersistentServerSurvivesRestart(t *testing.T) {
 
 	s := startServer(t, cfg)
 	require.FileExists(t, filepath.Join(dir, "temporal.db"))
+	require.FileExists(t, filepath.Join(dir, "temporal.db-wal"), "journal_mode=wal not applied")
 	require.Equal(t, "default", s.Namespace())
 	require.True(t, strings.HasPrefix(s.FrontendAddress(), "127.0.0.1:"), s.FrontendAddress())
 	require.NotEmpty(t, s.UIAddress())

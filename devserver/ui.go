@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -45,8 +44,8 @@ func (s *Server) startUI(ctx context.Context, cfg Config, port int) error {
 		_ = ui.Start() // returns after Stop; other errors never return (Fatal)
 	}()
 
-	// Any HTTP answer from the health route means the listener is up and the
-	// routes are installed.
+	// A 200 from the health route means the listener is up and the routes
+	// are installed.
 	url := "http://" + s.uiAddr + "/healthz"
 	// No keep-alives: nothing should linger once Start returns.
 	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -76,7 +75,7 @@ func probeHTTP(ctx context.Context, hc *http.Client, url string) error {
 	}
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: status %s", url, strconv.Itoa(resp.StatusCode))
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return nil
 }
