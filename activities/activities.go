@@ -318,6 +318,31 @@ func (a *Activities) SendMessage(ctx context.Context, in SendInput) (SendResult,
 	return SendResult{Status: d.Status}, nil
 }
 
+// PrepareResend moves a failed, resendable message of the session back to
+// sending; it reports false (and changes nothing) for any other message.
+func (a *Activities) PrepareResend(ctx context.Context, in PrepareResendInput) (bool, error) {
+	sid, err := uuid.Parse(in.SessionID)
+	if err != nil {
+		return false, nil
+	}
+	var ok bool
+	err = db.InTx(ctx, a.Pool, func(tx pgx.Tx) error {
+		m, err := a.Queries.MessageResend(ctx, tx, dbsqlc.MessageResendParams{ID: in.MessageID, SessionID: uuid.NullUUID{UUID: sid, Valid: true}})
+		if db.IsNotFound(err) {
+			// Already resent by an earlier attempt of this activity, or not resendable.
+			cur, err := a.Queries.MessageGet(ctx, tx, in.MessageID)
+			ok = err == nil && cur.SessionID.Valid && cur.SessionID.UUID == sid && cur.Status == "sending"
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ok = true
+		return a.publish(ctx, tx, realtime.Notification{Type: realtime.MessageUpdated, MessageID: m.ID, SessionID: in.SessionID, ContactID: m.ContactID.String()})
+	})
+	return ok, err
+}
+
 // FailMessage records that a message could not be delivered at all.
 func (a *Activities) FailMessage(ctx context.Context, in FailMessageInput) error {
 	m, err := a.Queries.MessageGet(ctx, a.Pool, in.MessageID)

@@ -131,3 +131,9 @@ const (
 	ReasonUserUnavailable     = "user_unavailable"
 	ReasonPlatformUnavailable = "platform_unavailable"
 )
+
+// PrepareResendInput names a failed message to send again.
+type PrepareResendInput struct {
+	MessageID int64
+	SessionID string
+}

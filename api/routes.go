@@ -70,6 +70,7 @@ func (s *Server) routes(e *gin.Engine) {
 	authed.PUT("/sessions/:id/tags", s.setTags)
 	authed.POST("/sessions/:id/supporters", s.addSupporters)
 	authed.DELETE("/sessions/:id/supporters/:agent_id", s.removeSupporter)
+	authed.POST("/messages/:id/resend", s.resendMessage)
 
 	widget := e.Group("/widget/v1", widgetCORS, limitBody(widgetBodyLimit))
 	widget.OPTIONS("/*path", func(*gin.Context) {})

@@ -770,3 +770,49 @@ func (s *Server) listSessionEvents(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, out)
 }
+
+// resendMessage sends a failed message again where its failure allows it
+// (a format error never does; a closed window does once the customer wrote
+// again; an expired token once the channel is reconnected).
+func (s *Server) resendMessage(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		s.fail(c, notFound("message"))
+		return
+	}
+	m, err := s.q.MessageGet(c, s.Pool, id)
+	if db.IsNotFound(err) || (err == nil && !m.SessionID.Valid) {
+		s.fail(c, notFound("message"))
+		return
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	sess, err := s.q.SessionGet(c, s.Pool, m.SessionID.UUID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if !me(c).canSee(sessionScope(sess)) {
+		s.fail(c, notFound("message"))
+		return
+	}
+	switch {
+	case m.Direction != "out":
+		s.fail(c, conflict("only messages to the customer are sent"))
+		return
+	case m.Status != "failed":
+		s.fail(c, conflict("the message has not failed"))
+		return
+	case !m.Resendable:
+		s.fail(c, conflict("this failure ("+m.FailureReason+") cannot be fixed by sending again"))
+		return
+	}
+	err = s.signalSession(c, sess, workflows.SignalResend, workflows.ResendCommand{SessionID: sess.ID.String(), ActorID: me(c).id().String(), MessageID: m.ID})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	accepted(c)
+}

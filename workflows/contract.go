@@ -41,6 +41,7 @@ const (
 	SignalTags            = "tags"
 	SignalImportant       = "important"
 	SignalSnooze          = "snooze"
+	SignalResend          = "resend"
 )
 
 // Update and query names. Updates carry commands whose callers need the answer.
@@ -136,6 +137,13 @@ type SnoozeCommand struct {
 	SessionID string
 	ActorID   string
 	Until     time.Time
+}
+
+// ResendCommand sends a failed message again.
+type ResendCommand struct {
+	SessionID string
+	ActorID   string
+	MessageID int64
 }
 
 // ReplyInput is an agent's reply to the customer.

@@ -57,6 +57,7 @@ type sessionRun struct {
 
 	sendQueue []int64
 	sending   bool
+	resends   []ResendCommand
 
 	timerAt     time.Time
 	timer       workflow.Future
@@ -198,6 +199,9 @@ func (r *sessionRun) run(ctx workflow.Context) (SessionResult, error) {
 	for {
 		r.drain(ctx)
 		if err := r.fireDue(ctx); err != nil {
+			return SessionResult{}, err
+		}
+		if err := r.prepareResends(ctx); err != nil {
 			return SessionResult{}, err
 		}
 		if err := r.project(ctx); err != nil {
@@ -477,6 +481,25 @@ func (r *sessionRun) continueAsNew(ctx workflow.Context) (SessionResult, error) 
 		Carried:       r.st,
 		ContinueAfter: r.continueAfter,
 	})
+}
+
+// prepareResends marks failed messages agents asked to resend as sending
+// again and queues them; a message no longer resendable is left alone.
+func (r *sessionRun) prepareResends(ctx workflow.Context) error {
+	for len(r.resends) > 0 {
+		c := r.resends[0]
+		r.resends = r.resends[1:]
+		var ok bool
+		if err := workflow.ExecuteLocalActivity(localCtx(ctx), a.PrepareResend, activities.PrepareResendInput{
+			MessageID: c.MessageID, SessionID: r.st.SessionID,
+		}).Get(ctx, &ok); err != nil {
+			return err
+		}
+		if ok {
+			r.enqueueSend(c.MessageID)
+		}
+	}
+	return nil
 }
 
 // enqueueSend queues an outbound message; sender delivers them one at a

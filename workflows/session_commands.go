@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ func (r *sessionRun) registerCommands(ctx workflow.Context) {
 		command(ctx, SignalTags, r.tags),
 		command(ctx, SignalImportant, r.important),
 		command(ctx, SignalSnooze, r.snooze),
+		command(ctx, SignalResend, r.resend),
 		// Last: a close is applied after whatever came with it.
 		command(ctx, SignalDone, r.done),
 	}
@@ -45,6 +47,7 @@ func (c DoneCommand) sessionID() string       { return c.SessionID }
 func (c TagsCommand) sessionID() string       { return c.SessionID }
 func (c ImportantCommand) sessionID() string  { return c.SessionID }
 func (c SnoozeCommand) sessionID() string     { return c.SessionID }
+func (c ResendCommand) sessionID() string     { return c.SessionID }
 
 // accepts reports whether a command may change this session.
 func (r *sessionRun) accepts(sessionID string) bool {
@@ -153,6 +156,16 @@ func (r *sessionRun) snooze(c SnoozeCommand, now time.Time) {
 		r.st.SnoozedUntil = nil
 		r.event("session.snooze_ended", c.ActorID, nil, now)
 	}
+}
+
+// resend queues a failed message for another delivery; the main loop
+// marks it sending and hands it to the sender.
+func (r *sessionRun) resend(c ResendCommand, now time.Time) {
+	if !r.accepts(c.SessionID) || c.MessageID <= 0 {
+		return
+	}
+	r.resends = append(r.resends, c)
+	r.event("message.resent", c.ActorID, map[string]string{"message_id": strconv.FormatInt(c.MessageID, 10)}, now)
 }
 
 func (r *sessionRun) done(c DoneCommand, now time.Time) {

@@ -39,6 +39,8 @@ type fixture struct {
 	agent    dbsqlc.Agent
 	sends    []int64 // message ids SendMessage delivered, in order
 	platform channel.Platform
+	// refuse, while positive, makes that many sends fail with a resendable reason.
+	refuse int
 }
 
 // newFixture makes a channel with the given settings (over the defaults),
@@ -79,6 +81,10 @@ func newFixture(t *testing.T, platform channel.Platform, settings map[string]any
 type recordingSender struct{ f *fixture }
 
 func (r recordingSender) Send(_ context.Context, out channel.Outbound) (channel.Delivery, error) {
+	if r.f.refuse > 0 {
+		r.f.refuse--
+		return channel.Delivery{}, &channel.SendError{Reason: activities.ReasonUserUnavailable, Resendable: true}
+	}
 	r.f.sends = append(r.f.sends, out.MessageID)
 	return channel.Delivery{Status: "delivered"}, nil
 }
@@ -391,4 +397,24 @@ func TestContinueAsNewCarriesState(t *testing.T) {
 	require.Equal(t, []string{"vip", "billing"}, st.Tags)
 	require.Equal(t, 2, st.InCount)
 	require.Equal(t, st.Version, f.session().Version, "everything was projected before handing over")
+}
+
+func TestResendFailedMessage(t *testing.T) {
+	f := newFixture(t, channel.WebChat, nil)
+	f.refuse = 1
+	var reply ReplyResult
+	var failed dbsqlc.Message
+	f.replyAt(10*time.Second, "r1", "are you there?", func(r ReplyResult, err error) { require.NoError(t, err); reply = r })
+	f.at(20*time.Second, func() {
+		failed = f.message(reply.MessageID)
+		f.env.SignalWorkflow(SignalResend, ResendCommand{ActorID: f.agent.ID.String(), MessageID: reply.MessageID})
+	})
+	f.run(time.Minute)
+	require.Equal(t, "failed", failed.Status)
+	require.Equal(t, activities.ReasonUserUnavailable, failed.FailureReason)
+	require.True(t, failed.Resendable)
+	require.Equal(t, []int64{reply.MessageID}, f.sends, "delivered on the second attempt")
+	m := f.message(reply.MessageID)
+	require.Equal(t, "delivered", m.Status)
+	require.Empty(t, m.FailureReason)
 }

@@ -286,12 +286,17 @@ func (q *Queries) MessageListUnattached(ctx context.Context, db DBTX, contactID 
 
 const messageResend = `-- name: MessageResend :one
 UPDATE messages SET status = 'sending', failure_reason = '', resendable = false, updated_at = now()
-WHERE id = $1 AND status = 'failed' AND resendable
+WHERE id = $1 AND session_id = $2 AND direction = 'out' AND status = 'failed' AND resendable
 RETURNING id, channel_id, contact_id, session_id, direction, text, attachments, status, failure_reason, resendable, sender_id, automatic, platform_message_id, client_id, sent_at, created_at, updated_at
 `
 
-func (q *Queries) MessageResend(ctx context.Context, db DBTX, id int64) (Message, error) {
-	row := db.QueryRow(ctx, messageResend, id)
+type MessageResendParams struct {
+	ID        int64
+	SessionID uuid.NullUUID
+}
+
+func (q *Queries) MessageResend(ctx context.Context, db DBTX, arg MessageResendParams) (Message, error) {
+	row := db.QueryRow(ctx, messageResend, arg.ID, arg.SessionID)
 	var i Message
 	err := row.Scan(
 		&i.ID,

@@ -55,7 +55,7 @@ RETURNING *;
 
 -- name: MessageResend :one
 UPDATE messages SET status = 'sending', failure_reason = '', resendable = false, updated_at = now()
-WHERE id = @id AND status = 'failed' AND resendable
+WHERE id = @id AND session_id = @session_id AND direction = 'out' AND status = 'failed' AND resendable
 RETURNING *;
 
 -- name: MessageTimeline :many
