@@ -37,6 +37,17 @@ func ServerURL() string {
 // NewURL creates a fresh migrated database and returns its URL.
 func NewURL(t testing.TB) string {
 	t.Helper()
+	return create(t, true)
+}
+
+// NewEmptyURL creates a fresh database without the schema.
+func NewEmptyURL(t testing.TB) string {
+	t.Helper()
+	return create(t, false)
+}
+
+func create(t testing.TB, migrated bool) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, ServerURL())
@@ -44,12 +55,16 @@ func NewURL(t testing.TB) string {
 		t.Fatalf("dbtest: Postgres at %s: %v (start Postgres or set OMNICHAT_TEST_DATABASE_URL)", ServerURL(), err)
 	}
 	defer admin.Close(ctx)
-	tmpl, err := template(ctx, admin)
-	if err != nil {
-		t.Fatalf("dbtest: template: %v", err)
-	}
 	name := "omnichat_test_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE "+pgx.Identifier{tmpl}.Sanitize()); err != nil {
+	stmt := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
+	if migrated {
+		tmpl, err := template(ctx, admin)
+		if err != nil {
+			t.Fatalf("dbtest: template: %v", err)
+		}
+		stmt += " TEMPLATE " + pgx.Identifier{tmpl}.Sanitize()
+	}
+	if _, err := admin.Exec(ctx, stmt); err != nil {
 		t.Fatalf("dbtest: create database: %v", err)
 	}
 	t.Cleanup(func() {
