@@ -7,7 +7,7 @@ BIN     := bin/omnichat
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/omnichat/omnichat/app.Version=$(VERSION)
 
-.PHONY: run build test unit check generate check-generated lint compose-check clean
+.PHONY: run build test unit check generate check-generated lint compose-check browser-deps clean
 
 ## run: build and run the whole product on its embedded default (omnichat dev)
 run: build
@@ -20,7 +20,8 @@ build:
 ## test: every check and every test (what CI runs)
 test: check unit
 
-## unit: the Go tests (they need Postgres on 127.0.0.1:5432 or OMNICHAT_TEST_DATABASE_URL)
+## unit: the Go tests (they need Postgres on 127.0.0.1:5432 or OMNICHAT_TEST_DATABASE_URL;
+## the browser tests run when Chromium and `make browser-deps` are there)
 unit:
 	$(GO) test -count=1 -timeout 20m ./...
 
@@ -47,5 +48,9 @@ compose-check:
 	elif command -v docker-compose >/dev/null 2>&1; then docker-compose config -q; \
 	else echo "no docker compose here; skipped"; fi
 
+## browser-deps: install playwright-core for the real-browser tests (Chromium comes from the system)
+browser-deps:
+	cd web/e2e && npm ci --no-audit --no-fund
+
 clean:
-	rm -rf bin
+	rm -rf bin web/e2e/node_modules

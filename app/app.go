@@ -79,6 +79,7 @@ type Stack struct {
 	worker   worker.Worker
 	http     *http.Server
 	httpAddr string
+	runCtx   context.Context
 	cancel   context.CancelFunc
 	group    *errgroup.Group
 }
@@ -122,6 +123,7 @@ func Start(ctx context.Context, cfg Config, mode Mode, log *slog.Logger) (st *St
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.group, runCtx = errgroup.WithContext(runCtx)
+	s.runCtx = runCtx
 	if mode == Dev || mode == Worker {
 		if err := s.StartWorker(); err != nil {
 			return nil, err
@@ -138,11 +140,11 @@ func Start(ctx context.Context, cfg Config, mode Mode, log *slog.Logger) (st *St
 		}
 		s.buildAPI()
 		s.group.Go(func() error { return s.API.Run(runCtx) })
-		if err := s.serveHTTP(runCtx, s.API.Handler()); err != nil {
+		if err := s.serveHTTP(s.API.Handler(), cfg.HTTPAddr); err != nil {
 			return nil, err
 		}
 	} else {
-		if err := s.serveHTTP(runCtx, s.opsHandler()); err != nil {
+		if err := s.serveHTTP(s.opsHandler(), cfg.HTTPAddr); err != nil {
 			return nil, err
 		}
 	}
@@ -367,12 +369,12 @@ func (s *Stack) opsHandler() http.Handler {
 	return mux
 }
 
-// serveHTTP listens on OMNICHAT_HTTP_ADDR. Requests get a context that ends
-// at shutdown, so long-lived event streams end too.
-func (s *Stack) serveHTTP(runCtx context.Context, h http.Handler) error {
-	ln, err := net.Listen("tcp", s.Config.HTTPAddr)
+// serveHTTP listens on addr. Requests get a context that ends at shutdown,
+// so long-lived event streams end too.
+func (s *Stack) serveHTTP(h http.Handler, addr string) error {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("http on %s: %w (set OMNICHAT_HTTP_ADDR to another address)", s.Config.HTTPAddr, err)
+		return fmt.Errorf("http on %s: %w (set OMNICHAT_HTTP_ADDR to another address)", addr, err)
 	}
 	s.httpAddr = ln.Addr().String()
 	s.http = &http.Server{
@@ -380,7 +382,7 @@ func (s *Stack) serveHTTP(runCtx context.Context, h http.Handler) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return runCtx },
+		BaseContext:       func(net.Listener) context.Context { return s.runCtx },
 	}
 	s.group.Go(func() error {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
