@@ -200,6 +200,10 @@ func EnsureAdmin(ctx context.Context, q *dbsqlc.Queries, d dbsqlc.DBTX, email, n
 	}
 	_, err = q.AgentCreate(ctx, d, dbsqlc.AgentCreateParams{Email: email, Name: name, Role: RoleAdmin, PasswordHash: hash})
 	if db.IsUniqueViolation(err) {
+		// Another replica starting at the same time may have created it.
+		if n, cerr := q.AgentCountActiveAdmins(ctx, d); cerr == nil && n > 0 {
+			return false, nil
+		}
 		return false, errors.New("an agent with the admin e-mail exists but is not an active admin")
 	}
 	return err == nil, err

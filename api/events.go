@@ -165,7 +165,7 @@ func (b *broker) broadcast(ev streamEvent) {
 func (b *broker) message(ctx context.Context, n realtime.Notification) error {
 	b.mu.RLock()
 	contactID, _ := uuid.Parse(n.ContactID)
-	wanted := len(b.agents) > 0 || len(b.visitors[contactID]) > 0 || n.ContactID == ""
+	wanted := len(b.agents) > 0 || len(b.visitors[contactID]) > 0
 	b.mu.RUnlock()
 	if !wanted {
 		return nil

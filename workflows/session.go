@@ -184,7 +184,10 @@ func reopenedState(snap activities.SessionSnapshot, ch activities.ChannelInfo, n
 // run is the session's main loop: apply what arrived, fire what is due,
 // project, then wait for the next signal, update or deadline.
 func (r *sessionRun) run(ctx workflow.Context) (SessionResult, error) {
-	// The session row must exist before any message can name it.
+	// The message that started the run came with it: apply it before the
+	// first projection, which the session row (and every message naming it)
+	// needs before anything else.
+	r.drain(ctx)
 	if err := r.project(ctx); err != nil {
 		return SessionResult{}, err
 	}
