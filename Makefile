@@ -25,8 +25,9 @@ test: check unit
 unit:
 	$(GO) test -count=1 -timeout 20m ./...
 
-## check: formatting, vet, the workflow determinism check, generated code in step
-check: lint check-generated
+## check: formatting, vet, the workflow determinism check, generated code in
+## step, docker-compose.yml valid
+check: lint check-generated compose-check
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -43,10 +44,12 @@ check-generated:
 	$(SQLC) diff
 
 ## compose-check: validate docker-compose.yml (needs docker compose or docker-compose)
+## (the file demands OMNICHAT_SECRET_KEY; a placeholder stands in for validation)
 compose-check:
-	@if docker compose version >/dev/null 2>&1; then docker compose config -q; \
+	@export OMNICHAT_SECRET_KEY=compose-config-validation-only; \
+	if docker compose version >/dev/null 2>&1; then docker compose config -q; \
 	elif command -v docker-compose >/dev/null 2>&1; then docker-compose config -q; \
-	else echo "no docker compose here; skipped"; fi
+	else echo "no docker compose here; skipped"; exit 0; fi && echo "docker-compose.yml is valid"
 
 ## browser-deps: install playwright-core for the real-browser tests (Chromium comes from the system)
 browser-deps:
