@@ -7,7 +7,7 @@ BIN     := bin/omnichat
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/omnichat/omnichat/app.Version=$(VERSION)
 
-.PHONY: run build test unit check generate check-generated lint compose-check browser-deps clean
+.PHONY: run build test unit fuzz check generate check-generated lint compose-check browser-deps clean
 
 ## run: build and run the whole product on its embedded default (omnichat dev)
 run: build
@@ -17,8 +17,20 @@ run: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/omnichat
 
-## test: every check and every test (what CI runs)
-test: check unit
+## test: every check and every test, and a short fuzz run (what CI runs)
+test: check unit fuzz
+
+# Every fuzz target, as package:Target. `make fuzz FUZZTIME=10m` runs each longer.
+FUZZ_TARGETS := ./channel/meta:FuzzVerify ./channel/whatsapp:FuzzParse
+FUZZTIME ?= 5s
+
+## fuzz: run each fuzz target for FUZZTIME (seeded with ../shared/fixtures/channels)
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) >/tmp/omnichat-fuzz.log 2>&1 || { cat /tmp/omnichat-fuzz.log; exit 1; }; \
+	done
 
 ## unit: the Go tests (they need Postgres on 127.0.0.1:5432 or OMNICHAT_TEST_DATABASE_URL;
 ## the browser tests run when Chromium and `make browser-deps` are there)

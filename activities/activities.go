@@ -20,6 +20,7 @@ import (
 	"github.com/omnichat/omnichat/db/dbsqlc"
 	"github.com/omnichat/omnichat/metrics"
 	"github.com/omnichat/omnichat/realtime"
+	"github.com/omnichat/omnichat/receipt"
 	"github.com/omnichat/omnichat/secret"
 )
 
@@ -281,7 +282,7 @@ func (a *Activities) SendMessage(ctx context.Context, in SendInput) (SendResult,
 	platform := channel.Platform(ch.Platform)
 	sender := a.Senders[platform]
 	if sender == nil {
-		return a.recordFailure(ctx, m, platform, &channel.SendError{Reason: ReasonPlatformUnavailable, Resendable: true})
+		return a.recordFailure(ctx, m, platform, &channel.SendError{Reason: channel.ReasonPlatformUnavailable, Resendable: true})
 	}
 	creds, err := a.credentials(ch)
 	if err != nil {
@@ -365,17 +366,21 @@ func (a *Activities) recordFailure(ctx context.Context, m dbsqlc.Message, platfo
 	return SendResult{Status: "failed", FailureReason: se.Reason}, nil
 }
 
-// setStatus moves a message's status forward and announces it.
+// setStatus moves a message's status forward and announces it. With the
+// platform's message id it also applies the receipts that overtook the send.
 func (a *Activities) setStatus(ctx context.Context, p dbsqlc.MessageUpdateStatusParams, m dbsqlc.Message) error {
 	return db.InTx(ctx, a.Pool, func(tx pgx.Tx) error {
-		_, err := a.Queries.MessageUpdateStatus(ctx, tx, p)
+		updated, err := a.Queries.MessageUpdateStatus(ctx, tx, p)
 		if db.IsNotFound(err) {
 			return nil // already further along
 		}
 		if err != nil {
 			return err
 		}
-		return a.publish(ctx, tx, realtime.Notification{Type: realtime.MessageUpdated, MessageID: m.ID, SessionID: nullUUIDString(m.SessionID), ContactID: m.ContactID.String()})
+		if err := a.publish(ctx, tx, realtime.Notification{Type: realtime.MessageUpdated, MessageID: m.ID, SessionID: nullUUIDString(m.SessionID), ContactID: m.ContactID.String()}); err != nil {
+			return err
+		}
+		return receipt.Settle(ctx, a.Queries, tx, updated)
 	})
 }
 
@@ -385,17 +390,13 @@ func (a *Activities) countSend(platform channel.Platform, status, reason string)
 	}
 }
 
-func (a *Activities) credentials(ch dbsqlc.Channel) (map[string]string, error) {
-	creds := map[string]string{}
+func (a *Activities) credentials(ch dbsqlc.Channel) (channel.Credentials, error) {
+	creds := channel.Credentials{}
 	if len(ch.Credentials) == 0 || a.Secrets == nil {
 		return creds, nil
 	}
-	pt, err := a.Secrets.Open(ch.Credentials)
-	if err != nil {
+	if err := a.Secrets.OpenJSON(ch.Credentials, &creds); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("channel credentials cannot be opened: wrong OMNICHAT_SECRET_KEY?", "Credentials", err)
-	}
-	if err := json.Unmarshal(pt, &creds); err != nil {
-		return nil, err
 	}
 	return creds, nil
 }

@@ -160,15 +160,15 @@ func TestSendMessageRecordsOutcomeOnce(t *testing.T) {
 	require.Equal(t, "p-1", *m.PlatformMessageID)
 
 	// A refusal is recorded as a failure with its reason; a temporary error is retried by Temporal.
-	f.a.Senders[channel.WebChat] = &fakeSender{err: &channel.SendError{Reason: ReasonBadFormat}}
+	f.a.Senders[channel.WebChat] = &fakeSender{err: &channel.SendError{Reason: channel.ReasonBadFormat}}
 	id = newMsg("b")
 	res, err = f.a.SendMessage(ctx, SendInput{MessageID: id})
 	require.NoError(t, err)
-	require.Equal(t, SendResult{Status: "failed", FailureReason: ReasonBadFormat}, res)
+	require.Equal(t, SendResult{Status: "failed", FailureReason: channel.ReasonBadFormat}, res)
 	m, _ = f.q.MessageGet(ctx, f.a.Pool, id)
 	require.False(t, m.Resendable, "a format error is never resendable")
 
-	f.a.Senders[channel.WebChat] = &fakeSender{err: &channel.SendError{Reason: ReasonRateLimited, Temporary: true}}
+	f.a.Senders[channel.WebChat] = &fakeSender{err: &channel.SendError{Reason: channel.ReasonRateLimited, Temporary: true}}
 	id = newMsg("c")
 	_, err = f.a.SendMessage(ctx, SendInput{MessageID: id})
 	require.Error(t, err)

@@ -120,17 +120,7 @@ type FailMessageInput struct {
 	Reason    string
 }
 
-// Failure reasons (MS2), as the API shows them.
-const (
-	ReasonBadFormat           = "bad_format"
-	ReasonBlacklistedURL      = "blacklisted_url"
-	ReasonWindowExpired       = "window_expired"
-	ReasonTokenExpired        = "token_expired"
-	ReasonTooLarge            = "too_large"
-	ReasonRateLimited         = "rate_limited"
-	ReasonUserUnavailable     = "user_unavailable"
-	ReasonPlatformUnavailable = "platform_unavailable"
-)
+
 
 // PrepareResendInput names a failed message to send again.
 type PrepareResendInput struct {

@@ -237,11 +237,17 @@ func (s *Server) sealCredentials(creds map[string]string) ([]byte, error) {
 	if len(creds) == 0 {
 		return nil, nil
 	}
-	pt, err := json.Marshal(creds)
-	if err != nil {
-		return nil, err
+	return s.Secrets.SealJSON(creds)
+}
+
+// credentials opens a channel's stored credentials.
+func (s *Server) credentials(ch dbsqlc.Channel) (channel.Credentials, error) {
+	creds := channel.Credentials{}
+	if len(ch.Credentials) == 0 {
+		return creds, nil
 	}
-	return s.Secrets.Seal(pt), nil
+	err := s.Secrets.OpenJSON(ch.Credentials, &creds)
+	return creds, err
 }
 
 func (s *Server) toChannel(ch dbsqlc.Channel) channelJSON {
@@ -250,16 +256,11 @@ func (s *Server) toChannel(ch dbsqlc.Channel) channelJSON {
 		ID: ch.ID.String(), Platform: ch.Platform, Name: ch.Name, TeamID: nullUUID(ch.TeamID), Settings: set,
 		CredentialsSet: []string{}, Active: ch.Active, Healthy: ch.Healthy, HealthError: ch.HealthError, CreatedAt: ch.CreatedAt.UTC(),
 	}
-	if len(ch.Credentials) > 0 {
-		if pt, err := s.Secrets.Open(ch.Credentials); err == nil {
-			var creds map[string]string
-			if json.Unmarshal(pt, &creds) == nil {
-				for k := range creds {
-					out.CredentialsSet = append(out.CredentialsSet, k)
-				}
-				sort.Strings(out.CredentialsSet)
-			}
+	if creds, err := s.credentials(ch); err == nil {
+		for k := range creds {
+			out.CredentialsSet = append(out.CredentialsSet, k)
 		}
+		sort.Strings(out.CredentialsSet)
 	}
 	base := strings.TrimRight(s.PublicURL, "/")
 	if channel.Platform(ch.Platform).UsesWebhooks() {

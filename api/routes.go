@@ -72,6 +72,10 @@ func (s *Server) routes(e *gin.Engine) {
 	authed.DELETE("/sessions/:id/supporters/:agent_id", s.removeSupporter)
 	authed.POST("/messages/:id/resend", s.resendMessage)
 
+	hooks := e.Group("/webhooks/:platform/:channel_id", limitBody(webhookBodyLimit))
+	hooks.GET("", s.webhookHandshake)
+	hooks.POST("", s.webhook)
+
 	widget := e.Group("/widget/v1", widgetCORS, limitBody(widgetBodyLimit))
 	widget.OPTIONS("/*path", func(*gin.Context) {})
 	widget.POST("/channels/:channel_id/visitors", s.createVisitor)

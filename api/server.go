@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
+	"github.com/omnichat/omnichat/channel"
 	"github.com/omnichat/omnichat/db/dbsqlc"
 	"github.com/omnichat/omnichat/ingest"
 	"github.com/omnichat/omnichat/metrics"
@@ -28,6 +29,8 @@ type Deps struct {
 	Ingest   *ingest.Service
 	Metrics  *metrics.Metrics
 	Secrets  *secret.Box
+	// Adapters are the platforms whose webhooks this server takes.
+	Adapters map[channel.Platform]channel.Adapter
 	Log      *slog.Logger
 	// PublicURL is where platforms and browsers reach this server, for
 	// webhook URLs and widget snippets (e.g. "https://chat.example.com").

@@ -26,6 +26,7 @@ import (
 	"github.com/omnichat/omnichat/activities"
 	"github.com/omnichat/omnichat/api"
 	"github.com/omnichat/omnichat/channel"
+	"github.com/omnichat/omnichat/channel/whatsapp"
 	"github.com/omnichat/omnichat/db"
 	"github.com/omnichat/omnichat/db/dbsqlc"
 	"github.com/omnichat/omnichat/devserver"
@@ -77,6 +78,7 @@ type Stack struct {
 	WebChatChannelID string
 
 	worker   worker.Worker
+	whatsApp *whatsapp.Adapter
 	http     *http.Server
 	httpAddr string
 	runCtx   context.Context
@@ -87,7 +89,7 @@ type Stack struct {
 // Start builds and starts omnichat in mode. It returns once everything
 // answers; Wait then serves until the context ends, and Close stops it.
 func Start(ctx context.Context, cfg Config, mode Mode, log *slog.Logger) (st *Stack, err error) {
-	s := &Stack{Config: cfg, Mode: mode, Log: log, Metrics: metrics.New()}
+	s := &Stack{Config: cfg, Mode: mode, Log: log, Metrics: metrics.New(), whatsApp: &whatsapp.Adapter{}}
 	defer func() {
 		if err != nil {
 			s.Close(context.Background())
@@ -231,15 +233,29 @@ func (s *Stack) StartWorker() error {
 		Secrets: s.Secrets,
 		Metrics: s.Metrics,
 		Log:     s.Log.With("component", "activities"),
-		Senders: map[channel.Platform]channel.Sender{
-			channel.WebChat: channel.WebChatSender{Online: s.visitorOnline},
-		},
+		Senders: s.senders(),
 	})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
 	s.worker = w
 	return nil
+}
+
+// adapters are the platforms with webhooks; senders every platform
+// omnichat delivers to.
+func (s *Stack) adapters() map[channel.Platform]channel.Adapter {
+	return map[channel.Platform]channel.Adapter{
+		channel.WhatsApp: s.whatsApp,
+	}
+}
+
+func (s *Stack) senders() map[channel.Platform]channel.Sender {
+	out := map[channel.Platform]channel.Sender{channel.WebChat: channel.WebChatSender{Online: s.visitorOnline}}
+	for p, a := range s.adapters() {
+		out[p] = a
+	}
+	return out
 }
 
 // StopWorker stops the worker, letting running activities finish.
@@ -336,6 +352,7 @@ func (s *Stack) buildAPI() {
 		},
 		Metrics:   s.Metrics,
 		Secrets:   s.Secrets,
+		Adapters:  s.adapters(),
 		Log:       s.Log.With("component", "api"),
 		PublicURL: s.Config.PublicURL,
 		Landing:   landing,

@@ -22,6 +22,7 @@ import (
 	"github.com/omnichat/omnichat/db/dbsqlc"
 	"github.com/omnichat/omnichat/metrics"
 	"github.com/omnichat/omnichat/realtime"
+	"github.com/omnichat/omnichat/receipt"
 	"github.com/omnichat/omnichat/workflows"
 )
 
@@ -174,4 +175,20 @@ func (s *Service) signal(ctx context.Context, in Inbound, res Result) error {
 		return fmt.Errorf("ingest: signal session: %w", err)
 	}
 	return nil
+}
+
+// Receipts records delivery receipts for messages omnichat sent on the
+// channel; each is applied once, in any order, whenever it arrives.
+func (s *Service) Receipts(ctx context.Context, channelID uuid.UUID, us []channel.StatusUpdate) error {
+	if len(us) == 0 {
+		return nil
+	}
+	return db.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
+		for _, u := range us {
+			if err := receipt.Record(ctx, s.Queries, tx, channelID, u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

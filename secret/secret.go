@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -72,4 +73,22 @@ func (b *Box) Open(sealed []byte) ([]byte, error) {
 		return nil, errors.New("secret: cannot open (wrong key or tampered value)")
 	}
 	return pt, nil
+}
+
+// SealJSON seals v's JSON encoding.
+func (b *Box) SealJSON(v any) ([]byte, error) {
+	pt, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return b.Seal(pt), nil
+}
+
+// OpenJSON opens what SealJSON sealed into v.
+func (b *Box) OpenJSON(sealed []byte, v any) error {
+	pt, err := b.Open(sealed)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(pt, v)
 }

@@ -82,6 +82,15 @@ type Message struct {
 	UpdatedAt         time.Time
 }
 
+type MessageReceipt struct {
+	ChannelID         uuid.UUID
+	PlatformMessageID string
+	Status            string
+	FailureReason     string
+	Resendable        bool
+	ReceivedAt        time.Time
+}
+
 type Session struct {
 	ID              uuid.UUID
 	ChannelID       uuid.UUID
