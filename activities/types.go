@@ -120,8 +120,6 @@ type FailMessageInput struct {
 	Reason    string
 }
 
-
-
 // PrepareResendInput names a failed message to send again.
 type PrepareResendInput struct {
 	MessageID int64

@@ -532,7 +532,7 @@ func (r *sessionRun) sender(ctx workflow.Context) {
 			// Retries are spent: the platform never answered. Record it so the
 			// agent sees a failed message they may resend.
 			_ = workflow.ExecuteLocalActivity(localCtx(ctx), a.FailMessage, activities.FailMessageInput{
-				MessageID: id, Reason: activities.ReasonPlatformUnavailable,
+				MessageID: id, Reason: channel.ReasonPlatformUnavailable,
 			}).Get(ctx, nil)
 		}
 		r.sendQueue = r.sendQueue[1:]

@@ -83,7 +83,7 @@ type recordingSender struct{ f *fixture }
 func (r recordingSender) Send(_ context.Context, out channel.Outbound) (channel.Delivery, error) {
 	if r.f.refuse > 0 {
 		r.f.refuse--
-		return channel.Delivery{}, &channel.SendError{Reason: activities.ReasonUserUnavailable, Resendable: true}
+		return channel.Delivery{}, &channel.SendError{Reason: channel.ReasonUserUnavailable, Resendable: true}
 	}
 	r.f.sends = append(r.f.sends, out.MessageID)
 	return channel.Delivery{Status: "delivered"}, nil
@@ -411,7 +411,7 @@ func TestResendFailedMessage(t *testing.T) {
 	})
 	f.run(time.Minute)
 	require.Equal(t, "failed", failed.Status)
-	require.Equal(t, activities.ReasonUserUnavailable, failed.FailureReason)
+	require.Equal(t, channel.ReasonUserUnavailable, failed.FailureReason)
 	require.True(t, failed.Resendable)
 	require.Equal(t, []int64{reply.MessageID}, f.sends, "delivered on the second attempt")
 	m := f.message(reply.MessageID)

@@ -57,8 +57,8 @@ func TestClassifyGraphErrors(t *testing.T) {
 	}
 	cases := []struct {
 		status, code, sub int
-		reason           string
-		resendable, temp bool
+		reason            string
+		resendable, temp  bool
 	}{
 		{400, 10, 2018278, channel.ReasonWindowExpired, true, false},
 		{200, 131047, 0, channel.ReasonWindowExpired, true, false},
