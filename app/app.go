@@ -221,6 +221,10 @@ func (s *Stack) secretBox() (*secret.Box, error) {
 
 // StartWorker starts the worker that runs session workflows and activities.
 func (s *Stack) StartWorker() error {
+	if n := s.Config.WorkflowCacheSize; n > 0 {
+		// Process-wide in the SDK; set before the first worker starts.
+		worker.SetStickyWorkflowCacheSize(n)
+	}
 	w := worker.New(s.Temporal, workflows.TaskQueue, worker.Options{
 		// A workflow bug must fail loudly in tests and stay visible in the UI
 		// in production; blocking its task until fixed is what keeps state safe.

@@ -36,6 +36,10 @@ type Config struct {
 	LogFormat string
 	// DownloadPostgres lets dev fetch Postgres binaries when none are installed.
 	DownloadPostgres bool
+	// WorkflowCacheSize bounds how many session workflows a worker keeps in
+	// memory (0: the SDK's default, 10,000). Memory does not grow with open
+	// sessions beyond it; evicted sessions are replayed when they next wake.
+	WorkflowCacheSize int
 }
 
 // ConfigFromEnv reads the configuration from the environment.
@@ -59,6 +63,11 @@ func ConfigFromEnv() (Config, error) {
 	}
 	if c.TemporalUIPort, err = envInt("OMNICHAT_TEMPORAL_UI_PORT", 8233); err != nil {
 		return c, err
+	}
+	if v := os.Getenv("OMNICHAT_WORKFLOW_CACHE_SIZE"); v != "" {
+		if c.WorkflowCacheSize, err = strconv.Atoi(v); err != nil || c.WorkflowCacheSize < 1 {
+			return c, fmt.Errorf("OMNICHAT_WORKFLOW_CACHE_SIZE: want a positive number, got %q", v)
+		}
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(envOr("OMNICHAT_LOG_LEVEL", "info"))); err != nil {
 		return c, fmt.Errorf("OMNICHAT_LOG_LEVEL: %w", err)
