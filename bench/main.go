@@ -1,0 +1,108 @@
+// Command bench measures omnichat the way its users load it: it starts the
+// product on its embedded default, drives it with signed webhook deliveries
+// from many simulated customers across several channels, agents replying
+// through the API and listening on event streams, and prints (and writes to
+// bench/results/<name>.json) throughput, latencies, timer lateness, query
+// times on a seeded inbox and memory.
+//
+//	go run ./bench            # short: under 5 minutes, 100,000 seeded sessions
+//	go run ./bench -full      # 1,000,000 sessions, 10,000 timed sessions
+//	go run ./bench faults     # the fault harness (see faults.go)
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "faults" {
+		os.Exit(runFaults(os.Args[2:]))
+	}
+	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "run" {
+		args = args[1:]
+	}
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	fs.BoolVar(&o.full, "full", false, "the full run: 1,000,000 sessions and 10,000 timed sessions")
+	fs.StringVar(&o.name, "name", "", "result name: bench/results/<name>.json (default short-<store> or full-<store>)")
+	fs.StringVar(&o.store, "temporal-store", "sqlite", "the embedded Temporal's store: sqlite or postgres")
+	fs.StringVar(&o.dbServer, "db", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "Postgres server (a fresh database is created on it)")
+	fs.IntVar(&o.sessions, "sessions", 0, "sessions to seed for the query figures (default 100,000; 1,000,000 with -full)")
+	fs.IntVar(&o.timers, "timers", 0, "open sessions whose warnings come due together (default 2,000; 10,000 with -full)")
+	fs.IntVar(&o.customers, "customers", 1000, "simulated customers of the ingest load")
+	fs.IntVar(&o.conc, "concurrency", 64, "concurrent senders when finding the ingest and ceiling rates")
+	fs.DurationVar(&o.phase, "phase", 15*time.Second, "length of each load phase")
+	fs.IntVar(&o.cache, "workflow-cache", 2000, "the worker's workflow cache (OMNICHAT_WORKFLOW_CACHE_SIZE)")
+	fs.StringVar(&o.results, "results", "", "folder for the JSON (default bench/results next to this program's source)")
+	_ = fs.Parse(args)
+	if o.sessions == 0 {
+		o.sessions = map[bool]int{false: 100_000, true: 1_000_000}[o.full]
+	}
+	if o.timers == 0 {
+		o.timers = map[bool]int{false: 2_000, true: 10_000}[o.full]
+	}
+	if o.name == "" {
+		o.name = map[bool]string{false: "short", true: "full"}[o.full] + "-" + o.store
+	}
+	root, err := repoRoot()
+	if err != nil {
+		fail(err)
+	}
+	if o.results == "" {
+		o.results = filepath.Join(root, "bench", "results")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r, err := run(ctx, root, o)
+	if err != nil {
+		fail(err)
+	}
+	path, err := r.write(o.results, o.name)
+	if err != nil {
+		fail(err)
+	}
+	r.print(os.Stdout)
+	fmt.Printf("\nwrote %s\n", path)
+}
+
+type options struct {
+	full                              bool
+	name, store, dbServer, results    string
+	sessions, timers, customers, conc int
+	phase                             time.Duration
+	cache                             int
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
+
+// repoRoot is the module root (where go.mod is), from the working directory up.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/omnichat/omnichat") {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("run bench inside the omnichat checkout")
+		}
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
