@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,6 +119,11 @@ func Start(ctx context.Context, cfg Config, mode Mode, log *slog.Logger) (st *St
 	}
 	if mode == Migrate {
 		return s, nil
+	}
+	if cfg.PprofAddr != "" {
+		if err := servePprof(cfg.PprofAddr); err != nil {
+			return nil, err
+		}
 	}
 	if s.Secrets, err = s.secretBox(); err != nil {
 		return nil, err
@@ -472,4 +478,21 @@ func (s *Stack) Close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// servePprof serves the profiler on its own listener, so that it is never
+// reachable through the product's public address.
+func servePprof(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("OMNICHAT_PPROF_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	go func() { _ = (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln) }()
+	return nil
 }

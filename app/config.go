@@ -40,6 +40,9 @@ type Config struct {
 	// memory (0: the SDK's default, 10,000). Memory does not grow with open
 	// sessions beyond it; evicted sessions are replayed when they next wake.
 	WorkflowCacheSize int
+	// PprofAddr, when set, serves Go's profiler (net/http/pprof) there;
+	// keep it on a loopback address.
+	PprofAddr string
 }
 
 // ConfigFromEnv reads the configuration from the environment.
@@ -56,6 +59,7 @@ func ConfigFromEnv() (Config, error) {
 		PublicURL:         strings.TrimRight(os.Getenv("OMNICHAT_PUBLIC_URL"), "/"),
 		LogFormat:         envOr("OMNICHAT_LOG_FORMAT", "text"),
 		DownloadPostgres:  os.Getenv("OMNICHAT_PG_DOWNLOAD") != "0",
+		PprofAddr:         os.Getenv("OMNICHAT_PPROF_ADDR"),
 	}
 	var err error
 	if c.TemporalPort, err = envInt("OMNICHAT_TEMPORAL_PORT", 7233); err != nil {
