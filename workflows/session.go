@@ -62,7 +62,6 @@ type sessionRun struct {
 	timerAt     time.Time
 	timer       workflow.Future
 	cancelTimer workflow.CancelFunc
-	timerFired  bool
 	lastSearch  map[string]string
 }
 
@@ -230,7 +229,7 @@ func (r *sessionRun) wait(ctx workflow.Context) {
 	}
 	sel.AddReceive(r.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 	if r.timer != nil {
-		sel.AddFuture(r.timer, func(workflow.Future) { r.timerFired = true })
+		sel.AddFuture(r.timer, func(workflow.Future) { r.timer, r.cancelTimer = nil, nil })
 	}
 	sel.Select(ctx)
 }
@@ -276,7 +275,6 @@ func (r *sessionRun) customerMessage(m CustomerMessage, now time.Time) {
 
 // fireDue handles every deadline that has come, in a fixed order.
 func (r *sessionRun) fireDue(ctx workflow.Context) error {
-	r.timerFired = false
 	now := workflow.Now(ctx)
 	for _, d := range r.st.deadlines() {
 		if d.at.After(now) || r.st.Closed {
@@ -410,16 +408,19 @@ func (r *sessionRun) upsertSearch(ctx workflow.Context) error {
 	return workflow.UpsertTypedSearchAttributes(ctx, updates...)
 }
 
-// armTimer keeps the one deadline timer on the earliest deadline.
+// armTimer keeps the one deadline timer no later than the earliest
+// deadline. A pending timer due earlier than needed is kept: it fires, finds
+// nothing due and is armed again, one wake-up, where moving it on every
+// customer message would cost a cancel and a start each time.
 func (r *sessionRun) armTimer(ctx workflow.Context) {
 	next := r.st.nextDeadline()
-	if next.Equal(r.timerAt) && r.timer != nil {
-		return
-	}
-	if r.cancelTimer != nil {
+	if r.timer != nil {
+		if next.IsZero() || !next.Before(r.timerAt) {
+			return
+		}
 		r.cancelTimer()
+		r.timer, r.cancelTimer = nil, nil
 	}
-	r.timer, r.cancelTimer, r.timerAt = nil, nil, next
 	if next.IsZero() {
 		return
 	}
@@ -428,7 +429,7 @@ func (r *sessionRun) armTimer(ctx workflow.Context) {
 		d = time.Millisecond
 	}
 	tctx, cancel := workflow.WithCancel(ctx)
-	r.timer, r.cancelTimer = workflow.NewTimerWithOptions(tctx, d, workflow.TimerOptions{Summary: "next deadline"}), cancel
+	r.timer, r.cancelTimer, r.timerAt = workflow.NewTimerWithOptions(tctx, d, workflow.TimerOptions{Summary: "next deadline"}), cancel, next
 }
 
 // settle waits until every handler has finished and every queued message is
