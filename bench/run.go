@@ -118,6 +118,8 @@ func (b *bench) startPlain(ctx context.Context, root, dbName string) error {
 		"OMNICHAT_ADMIN_PASSWORD":      benchPassword,
 		"OMNICHAT_WORKFLOW_CACHE_SIZE": strconv.Itoa(b.o.cache),
 		"OMNICHAT_TEMPORAL_STORE":      b.o.store,
+		// Set in the harness's environment to profile the product.
+		"OMNICHAT_PPROF_ADDR": os.Getenv("OMNICHAT_PPROF_ADDR"),
 	})
 	if err != nil {
 		return err
