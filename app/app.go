@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -174,8 +175,18 @@ func (s *Stack) openDatabase(ctx context.Context) error {
 func (s *Stack) connectTemporal(ctx context.Context) error {
 	addr := s.Config.TemporalAddress
 	if addr == "" && s.Mode == Dev {
+		var temporalPG string
+		if s.Config.TemporalStore == "postgres" {
+			u, err := temporalDatabaseURL(s.DB.URL)
+			if err != nil {
+				return err
+			}
+			temporalPG = u
+		}
 		srv, err := devserver.Start(ctx, devserver.Config{
 			DataDir:          filepath.Join(s.Config.DataDir, "temporal"),
+			Postgres:         temporalPG,
+			HistoryShards:    s.Config.TemporalShards,
 			Port:             s.Config.TemporalPort,
 			UIPort:           s.Config.TemporalUIPort,
 			Namespace:        s.Config.TemporalNamespace,
@@ -202,6 +213,29 @@ func (s *Stack) connectTemporal(ctx context.Context) error {
 	}
 	s.Temporal = c
 	return nil
+}
+
+// temporalDatabaseURL is the product's database URL pointed at the database
+// the embedded Temporal server uses on the same Postgres: <name>_temporal
+// (devserver adds <name>_temporal_visibility).
+func temporalDatabaseURL(productURL string) (string, error) {
+	u, err := url.Parse(productURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		// Not err itself: it would print the password.
+		return "", errors.New("OMNICHAT_TEMPORAL_STORE=postgres needs DATABASE_URL as a postgres:// URL")
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	if q := u.Query(); name == "" && q.Get("dbname") != "" {
+		name = q.Get("dbname")
+		q.Del("dbname")
+		u.RawQuery = q.Encode()
+	}
+	if name == "" {
+		return "", errors.New("temporal store: the database URL names no database")
+	}
+	u.Path = "/" + name + "_temporal"
+	u.RawPath = ""
+	return u.String(), nil
 }
 
 // secretBox uses OMNICHAT_SECRET_KEY, or in dev a key kept in the data folder.

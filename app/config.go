@@ -43,6 +43,14 @@ type Config struct {
 	// PprofAddr, when set, serves Go's profiler (net/http/pprof) there;
 	// keep it on a loopback address.
 	PprofAddr string
+	// TemporalStore is the embedded server's persistence: "sqlite" (default,
+	// a file under DataDir) or "postgres" (database <name>_temporal and
+	// <name>_temporal_visibility next to DatabaseURL's, for performance work).
+	TemporalStore string
+	// TemporalShards is the embedded server's history shard count for a new
+	// store; 0 means devserver's default (1 for SQLite, 4 for Postgres). Fixed
+	// once the store exists (then 0 means the store's own count).
+	TemporalShards int
 }
 
 // ConfigFromEnv reads the configuration from the environment.
@@ -60,6 +68,7 @@ func ConfigFromEnv() (Config, error) {
 		LogFormat:         envOr("OMNICHAT_LOG_FORMAT", "text"),
 		DownloadPostgres:  os.Getenv("OMNICHAT_PG_DOWNLOAD") != "0",
 		PprofAddr:         os.Getenv("OMNICHAT_PPROF_ADDR"),
+		TemporalStore:     envOr("OMNICHAT_TEMPORAL_STORE", "sqlite"),
 	}
 	var err error
 	if c.TemporalPort, err = envInt("OMNICHAT_TEMPORAL_PORT", 7233); err != nil {
@@ -67,6 +76,14 @@ func ConfigFromEnv() (Config, error) {
 	}
 	if c.TemporalUIPort, err = envInt("OMNICHAT_TEMPORAL_UI_PORT", 8233); err != nil {
 		return c, err
+	}
+	if c.TemporalStore != "sqlite" && c.TemporalStore != "postgres" {
+		return c, fmt.Errorf("OMNICHAT_TEMPORAL_STORE: want sqlite or postgres, got %q", c.TemporalStore)
+	}
+	if v := os.Getenv("OMNICHAT_TEMPORAL_SHARDS"); v != "" {
+		if c.TemporalShards, err = strconv.Atoi(v); err != nil || c.TemporalShards < 0 || c.TemporalShards > 16384 {
+			return c, fmt.Errorf("OMNICHAT_TEMPORAL_SHARDS: want a shard count (0 for the default), got %q", v)
+		}
 	}
 	if v := os.Getenv("OMNICHAT_WORKFLOW_CACHE_SIZE"); v != "" {
 		if c.WorkflowCacheSize, err = strconv.Atoi(v); err != nil || c.WorkflowCacheSize < 1 {

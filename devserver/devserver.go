@@ -1,7 +1,8 @@
 // Package devserver runs a real Temporal server inside the current process: all
-// four services (frontend, history, matching, worker) backed by SQLite, plus the
-// Temporal Web UI. It powers `omnichat dev` and end-to-end tests, so that
-// neither needs a separately installed Temporal CLI or Docker.
+// four services (frontend, history, matching, worker) backed by SQLite (or, for
+// performance work, Postgres), plus the Temporal Web UI. It powers `omnichat
+// dev` and end-to-end tests, so that neither needs a separately installed
+// Temporal CLI or Docker.
 package devserver
 
 import (
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -41,9 +43,16 @@ const (
 	// dbFileName is the SQLite file inside Config.DataDir.
 	dbFileName = "temporal.db"
 
-	// clusterName is persisted in the SQLite file on first start and must never
-	// change for an existing file, so it is a constant rather than an option.
+	// clusterName is persisted in the store on first start and must never
+	// change for an existing store, so it is a constant rather than an option.
 	clusterName = "active"
+
+	// Default Config.HistoryShards of a new store. One shard serialises all workflow updates
+	// of the server, which is plenty for a dev inbox on SQLite (itself one
+	// writer); Postgres is used to measure, so it gets a few shards that can
+	// commit in parallel.
+	defaultSQLiteShards   = 1
+	defaultPostgresShards = 4
 
 	// readyPollInterval is how often Start probes the frontend and the UI while
 	// waiting for them to come up.
@@ -55,8 +64,18 @@ type Config struct {
 	// DataDir holds the SQLite file DataDir/temporal.db. The directory and the
 	// file (with its schema) are created when missing, and all state survives
 	// restarts. Empty means an in-memory database that vanishes with the
-	// server, which is what tests usually want.
+	// server, which is what tests usually want. Unused with Postgres.
 	DataDir string
+	// Postgres, when set, is a Postgres URL (postgres://user:pass@host:port/dbname?sslmode=disable)
+	// for the server's persistence and visibility instead of SQLite. The database
+	// (and a second one, <dbname>_visibility) are created when missing and their
+	// schemas applied (and upgraded) at start.
+	Postgres string
+	// HistoryShards is the number of history shards of a new store (default 1 for
+	// SQLite, 4 for Postgres). Fixed once a store exists: starting with another
+	// number on an existing store is an error that says so (it wraps
+	// ErrHistoryShardsMismatch); 0 there means the store's own count.
+	HistoryShards int
 	// IP is the address the frontend and the UI bind to; default "127.0.0.1".
 	// It must be a literal IP. The internal services always bind to 127.0.0.1.
 	IP string
@@ -64,7 +83,7 @@ type Config struct {
 	Port int
 	// UIPort is the Web UI HTTP port; 0 picks a free port, -1 disables the UI.
 	UIPort int
-	// Namespace is registered at start (a no-op when an existing SQLite file
+	// Namespace is registered at start (a no-op when an existing store
 	// already has it); default "default".
 	Namespace string
 	// SearchAttributes are custom search attributes that must exist in
@@ -108,13 +127,21 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.UIPort < -1 {
 		return nil, fmt.Errorf("devserver: invalid UIPort %d", cfg.UIPort)
 	}
+	if cfg.HistoryShards < 0 || cfg.HistoryShards > math.MaxInt32 {
+		return nil, fmt.Errorf("devserver: invalid HistoryShards %d", cfg.HistoryShards)
+	}
 
 	ports, err := choosePorts(cfg)
 	if err != nil {
 		return nil, err
 	}
 
-	sqlCfg, err := prepareSQLite(cfg)
+	var store config.Persistence
+	if cfg.Postgres != "" {
+		store, err = preparePostgres(ctx, cfg)
+	} else {
+		store, err = prepareSQLite(ctx, cfg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +159,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 	}()
 
-	if err := s.startTemporal(cfg, ports, sqlCfg); err != nil {
+	if err := s.startTemporal(cfg, ports, store); err != nil {
 		return nil, err
 	}
 	if err := s.waitFrontendAndEnsureSearchAttributes(ctx, cfg.SearchAttributes); err != nil {
@@ -143,6 +170,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return nil, err
 		}
 	}
+	s.logGate.starting.Store(false)
 	return s, nil
 }
 
@@ -242,9 +270,11 @@ func choosePorts(cfg Config) (portSet, error) {
 }
 
 // prepareSQLite returns the persistence config and makes sure the database is
-// ready for the server: schema applied to a new file, namespace registered.
-func prepareSQLite(cfg Config) (*config.SQL, error) {
+// ready for the server: schema applied to a new file, shard count checked,
+// namespace registered.
+func prepareSQLite(ctx context.Context, cfg Config) (config.Persistence, error) {
 	sqlCfg := &config.SQL{PluginName: sqliteplugin.PluginName}
+	where := "the in-memory SQLite database"
 	if cfg.DataDir == "" {
 		// A shared-cache in-memory database, so that all of the server's
 		// connections see the same data. The plugin creates the schema itself
@@ -255,13 +285,14 @@ func prepareSQLite(cfg Config) (*config.SQL, error) {
 		sqlCfg.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
 	} else {
 		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-			return nil, fmt.Errorf("devserver: creating data dir: %w", err)
+			return config.Persistence{}, fmt.Errorf("devserver: creating data dir: %w", err)
 		}
 		path, err := filepath.Abs(filepath.Join(cfg.DataDir, dbFileName))
 		if err != nil {
-			return nil, fmt.Errorf("devserver: %w", err)
+			return config.Persistence{}, fmt.Errorf("devserver: %w", err)
 		}
 		sqlCfg.DatabaseName = path
+		where = path
 		sqlCfg.ConnectAttributes = map[string]string{
 			"mode": "rwc",
 			// Anything that is not an SQLite URI parameter becomes a PRAGMA.
@@ -279,30 +310,29 @@ func prepareSQLite(cfg Config) (*config.SQL, error) {
 		}
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			if err := sqliteschema.SetupSchema(sqlCfg); err != nil {
-				return nil, fmt.Errorf("devserver: creating schema in %s (delete the file to retry): %w", path, err)
+				return config.Persistence{}, fmt.Errorf("devserver: creating schema in %s (delete the file to retry): %w", path, err)
 			}
 		} else if err != nil {
-			return nil, fmt.Errorf("devserver: %w", err)
+			return config.Persistence{}, fmt.Errorf("devserver: %w", err)
 		}
 	}
-
-	// Registering the namespace directly in the database avoids racing the
-	// server's own namespace cache after start; it is a no-op when the
-	// namespace exists. Search attributes given here only apply to a new
-	// namespace; EnsureSearchAttributes later covers existing ones.
-	ns, err := sqliteschema.NewNamespaceConfig(clusterName, cfg.Namespace, false, cfg.SearchAttributes)
+	shards, err := prepareStore(ctx, sqlCfg, cfg, defaultSQLiteShards, where)
 	if err != nil {
-		return nil, fmt.Errorf("devserver: namespace %q: %w", cfg.Namespace, err)
+		return config.Persistence{}, err
 	}
-	if err := sqliteschema.CreateNamespaces(sqlCfg, ns); err != nil {
-		return nil, fmt.Errorf("devserver: registering namespace %q: %w", cfg.Namespace, err)
-	}
-	return sqlCfg, nil
+
+	const storeName = "sqlite-default"
+	return config.Persistence{
+		DefaultStore:     storeName,
+		VisibilityStore:  storeName,
+		NumHistoryShards: shards, // persisted on first start; must never change
+		DataStores:       map[string]config.DataStore{storeName: {SQL: sqlCfg}},
+	}, nil
 }
 
 // dynamicConfig returns the dynamic config for a single-node dev server.
-func dynamicConfig() dynamicconfig.StaticClient {
-	return dynamicconfig.StaticClient{
+func dynamicConfig(cfg Config) dynamicconfig.StaticClient {
+	dc := dynamicconfig.StaticClient{
 		// Without this, a search attribute added at runtime is rejected by
 		// workflows and queries until the per-host cache refreshes (up to a
 		// minute later). Cheap on a single node.
@@ -315,10 +345,16 @@ func dynamicConfig() dynamicconfig.StaticClient {
 		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():              true,
 		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted.Key(): true,
 	}
+	if cfg.Postgres != "" {
+		// IDs (workflow, task queue, ...) must fit the Postgres schema's
+		// VARCHAR(255) columns; the default limit of 1000 would let a long ID
+		// through to a database error. As in deploy/temporal/dynamicconfig.
+		dc[dynamicconfig.MaxIDLengthLimit.Key()] = 255
+	}
+	return dc
 }
 
-func (s *Server) startTemporal(cfg Config, ports portSet, sqlCfg *config.SQL) (err error) {
-	const storeName = "sqlite-default"
+func (s *Server) startTemporal(cfg Config, ports portSet, store config.Persistence) (err error) {
 	frontendHost := dialHost(cfg.IP)
 	frontendAddr := net.JoinHostPort(frontendHost, strconv.Itoa(ports.frontend))
 	internalAddr := func(port int) string { return net.JoinHostPort(defaultIP, strconv.Itoa(port)) }
@@ -331,12 +367,7 @@ func (s *Server) startTemporal(cfg Config, ports portSet, sqlCfg *config.SQL) (e
 	// Global.Metrics stays nil: the server then uses a no-op metrics handler
 	// and opens no Prometheus listener (the product serves its own /metrics).
 	// PProf.Port stays 0: no pprof listener.
-	conf.Persistence = config.Persistence{
-		DefaultStore:     storeName,
-		VisibilityStore:  storeName,
-		NumHistoryShards: 1, // persisted on first start; must never change
-		DataStores:       map[string]config.DataStore{storeName: {SQL: sqlCfg}},
-	}
+	conf.Persistence = store
 	conf.ClusterMetadata = &cluster.Config{
 		EnableGlobalNamespace:    false,
 		FailoverVersionIncrement: 10,
@@ -388,7 +419,7 @@ func (s *Server) startTemporal(cfg Config, ports portSet, sqlCfg *config.SQL) (e
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper {
 			return authorization.NewNoopClaimMapper()
 		}),
-		temporal.WithDynamicConfigClient(dynamicConfig()),
+		temporal.WithDynamicConfigClient(dynamicConfig(cfg)),
 	}
 
 	// serverLogger.Fatal panics instead of exiting; turn such a panic raised

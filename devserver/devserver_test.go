@@ -2,6 +2,8 @@ package devserver_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -13,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -210,6 +214,12 @@ func TestPersistentServerSurvivesRestart(t *testing.T) {
 	})
 	require.NoError(t, devserver.EnsureSearchAttributes(ctx, c2, s2.Namespace(), cfg.SearchAttributes))
 	require.NoError(t, s2.Stop())
+
+	// The file was created with the default of one history shard, for good.
+	cfg.HistoryShards = 2
+	_, err = devserver.Start(ctx, cfg)
+	require.ErrorIs(t, err, devserver.ErrHistoryShardsMismatch)
+	require.ErrorContains(t, err, "created with 1 history shards, HistoryShards asks for 2")
 }
 
 func TestEphemeralServerWithoutUI(t *testing.T) {
@@ -218,6 +228,7 @@ func TestEphemeralServerWithoutUI(t *testing.T) {
 	require.Empty(t, s.UIAddress())
 	require.Equal(t, "omnichat-test", s.Namespace())
 	c := dial(t, s)
+	requireHistoryShards(t, c, 1) // the SQLite default
 
 	// EnsureSearchAttributes adds, is idempotent, and rejects a type change.
 	attrs := map[string]enumspb.IndexedValueType{"OmnichatPriority": enumspb.INDEXED_VALUE_TYPE_INT}
@@ -262,4 +273,199 @@ func TestStartReportsBusyPorts(t *testing.T) {
 
 	var opErr *net.OpError
 	require.True(t, errors.As(err, &opErr), "want the listen error wrapped, got %T", err)
+}
+
+// tagSignalUpdateWorkflow answers one "echo" update, then waits for a "tag"
+// signal and upserts its value as the custom search attribute: the three ways
+// omnichat talks to its conversation workflows.
+func tagSignalUpdateWorkflow(ctx workflow.Context) (string, error) {
+	var echoed string
+	if err := workflow.SetUpdateHandler(ctx, "echo", func(_ workflow.Context, s string) (string, error) {
+		echoed = s
+		return "echo " + s, nil
+	}); err != nil {
+		return "", err
+	}
+	var tag string
+	workflow.GetSignalChannel(ctx, "tag").Receive(ctx, &tag)
+	if err := workflow.Await(ctx, func() bool { return echoed != "" }); err != nil {
+		return "", err
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, tagKey.ValueSet(tag)); err != nil {
+		return "", err
+	}
+	return echoed + "/" + tag, nil
+}
+
+// testPostgresServer is the local Postgres the Postgres tests use; its
+// maintenance database creates and drops the test databases.
+const testPostgresServer = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// postgresTestDatabase returns a URL naming a new, unique database on the
+// local Postgres, and drops that database and its _visibility sibling when the
+// test ends. The databases themselves are left for Start to create. It skips
+// the test when no Postgres answers, and fails it when one answers but cannot
+// be used.
+func postgresTestDatabase(t *testing.T) string {
+	t.Helper()
+	ctx := testContext(t, 10*time.Second)
+	cfg, err := pgx.ParseConfig(testPostgresServer)
+	require.NoError(t, err)
+	cfg.ConnectTimeout = 2 * time.Second
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) {
+			t.Skipf("no Postgres at 127.0.0.1:5432: %v", err)
+		}
+		t.Fatalf("Postgres at 127.0.0.1:5432 answered but refused: %v", err)
+	}
+	require.NoError(t, conn.Close(ctx))
+
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "devserver_test_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			t.Errorf("dropping test databases: %v", err)
+			return
+		}
+		defer conn.Close(ctx)
+		for _, db := range []string{name, name + "_visibility"} {
+			// FORCE: a stopped server's pools may still hold connections.
+			if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)"); err != nil {
+				t.Errorf("dropping test database %s: %v", db, err)
+			}
+		}
+	})
+	return "postgres://postgres@127.0.0.1:5432/" + name + "?sslmode=disable"
+}
+
+// postgresConnections counts the connections to the test databases by
+// database, to see the effect of the pool limits.
+func postgresConnections(t *testing.T, database string) map[string]int {
+	t.Helper()
+	ctx := testContext(t, 10*time.Second)
+	conn, err := pgx.Connect(ctx, testPostgresServer)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT datname, count(*) FROM pg_stat_activity WHERE datname IN ($1, $2) GROUP BY datname`,
+		database, database+"_visibility")
+	require.NoError(t, err)
+	counts := map[string]int{}
+	for rows.Next() {
+		var db string
+		var n int
+		require.NoError(t, rows.Scan(&db, &n))
+		counts[db] = n
+	}
+	require.NoError(t, rows.Err())
+	return counts
+}
+
+func TestPostgresStore(t *testing.T) {
+	dbURL := postgresTestDatabase(t)
+	dbName := strings.TrimPrefix(strings.Split(dbURL, "?")[0], "postgres://postgres@127.0.0.1:5432/")
+	cfg := devserver.Config{
+		Postgres:      dbURL,
+		HistoryShards: 4,
+		UIPort:        -1,
+		SearchAttributes: map[string]enumspb.IndexedValueType{
+			tagAttr: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		},
+		Logger: serverLogger(),
+	}
+	ctx := testContext(t, time.Minute)
+
+	begin := time.Now()
+	s := startServer(t, cfg)
+	t.Logf("fresh Postgres store (databases created, schemas applied): started in %s", time.Since(begin).Round(time.Millisecond))
+	c := dial(t, s)
+	requireHistoryShards(t, c, 4)
+	w := worker.New(c, taskQueue, worker.Options{})
+	w.RegisterWorkflow(tagSignalUpdateWorkflow)
+	require.NoError(t, w.Start())
+
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "pg-conversation", TaskQueue: taskQueue}, tagSignalUpdateWorkflow)
+	require.NoError(t, err)
+	handle, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   run.GetID(),
+		RunID:        run.GetRunID(),
+		UpdateName:   "echo",
+		Args:         []any{"hi"},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	require.NoError(t, err)
+	var reply, result string
+	require.NoError(t, handle.Get(ctx, &reply))
+	require.Equal(t, "echo hi", reply)
+	require.NoError(t, c.SignalWorkflow(ctx, run.GetID(), run.GetRunID(), "tag", "pg"))
+	require.NoError(t, run.Get(ctx, &result))
+	require.Equal(t, "hi/pg", result)
+	w.Stop()
+
+	waitFor(t, 10*time.Second, "visibility to find the tagged workflow", func() (bool, error) {
+		return findByTag(ctx, c, s.Namespace(), "pg", run.GetID())
+	})
+	t.Logf("connections while running: %v", postgresConnections(t, dbName))
+	c.Close()
+	require.NoError(t, s.Stop())
+	t.Logf("connections after Stop: %v", postgresConnections(t, dbName))
+
+	// Same databases: schemas are current, the shard count matches, and the
+	// workflow with its history and visibility record is still there.
+	begin = time.Now()
+	s2 := startServer(t, cfg)
+	t.Logf("existing Postgres store: restarted in %s", time.Since(begin).Round(time.Millisecond))
+	c2 := dial(t, s2)
+	desc, err := c2.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+	require.NoError(t, err)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.GetWorkflowExecutionInfo().GetStatus())
+	iter := c2.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var types []enumspb.EventType
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		require.NoError(t, err)
+		types = append(types, ev.GetEventType())
+	}
+	require.Contains(t, types, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)
+	require.Contains(t, types, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+	require.Contains(t, types, enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)
+	require.Equal(t, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, types[len(types)-1])
+	waitFor(t, 10*time.Second, "visibility after restart", func() (bool, error) {
+		return findByTag(ctx, c2, s2.Namespace(), "pg", run.GetID())
+	})
+	c2.Close()
+	require.NoError(t, s2.Stop())
+
+	// The shard count is fixed once the store exists.
+	more := cfg
+	more.HistoryShards = 8
+	_, err = devserver.Start(ctx, more)
+	require.ErrorIs(t, err, devserver.ErrHistoryShardsMismatch)
+	require.ErrorContains(t, err, "created with 4 history shards, HistoryShards asks for 8")
+	// 0 takes the store's own count.
+	dflt := cfg
+	dflt.HistoryShards = 0
+	s3 := startServer(t, dflt)
+	requireHistoryShards(t, dial(t, s3), 4)
+	require.NoError(t, s3.Stop())
+}
+
+func requireHistoryShards(t *testing.T, c client.Client, want int32) {
+	t.Helper()
+	info, err := c.WorkflowService().GetClusterInfo(testContext(t, 10*time.Second), &workflowservice.GetClusterInfoRequest{})
+	require.NoError(t, err)
+	require.Equal(t, want, info.GetHistoryShardCount())
+}
+
+func TestPostgresUnreachable(t *testing.T) {
+	_, err := devserver.Start(testContext(t, 10*time.Second), devserver.Config{
+		Postgres: "postgres://postgres@127.0.0.1:1/omnichat_temporal?sslmode=disable",
+		UIPort:   -1,
+	})
+	require.ErrorContains(t, err, "postgres at 127.0.0.1:1 did not answer")
 }

@@ -2,8 +2,10 @@ package devserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -28,9 +30,15 @@ type serverLogger struct {
 // of expected warnings (polls cut off, dial errors to services already gone),
 // and the server's worker service never stops some of its internal SDK
 // workers, which keep retrying against the dead frontend after Stop returns.
-// None of that is actionable, so during Stop only errors get through, and
-// nothing at all afterwards.
-type logGate struct{ state atomic.Int32 }
+// None of that is actionable, so during Stop only errors get through (except
+// those Stop itself causes, see stopErrors), and nothing at all afterwards.
+//
+// While Start runs, errors the server reports while it takes its history
+// shards (startErrors) are dropped too.
+type logGate struct {
+	state    atomic.Int32
+	starting atomic.Bool
+}
 
 const (
 	gateOpen int32 = iota
@@ -75,7 +83,9 @@ var (
 )
 
 func newServerLogger(out *slog.Logger, level slog.Leveler) *serverLogger {
-	return &serverLogger{out: out, level: level, gate: &logGate{}}
+	g := &logGate{}
+	g.starting.Store(true)
+	return &serverLogger{out: out, level: level, gate: g}
 }
 
 func (l *serverLogger) Debug(msg string, tags ...tag.Tag) { l.emit(slog.LevelDebug, msg, tags) }
@@ -129,6 +139,14 @@ func (l *serverLogger) emit(level slog.Level, msg string, tags []tag.Tag) {
 	if !l.enabled(level) {
 		return
 	}
+	if level >= slog.LevelError {
+		if l.gate.state.Load() == gateStopping && errorTagContains(stopErrors, l.tags, tags) {
+			return
+		}
+		if l.gate.starting.Load() && errorTagContains(startErrors, l.tags, tags) {
+			return
+		}
+	}
 	l.out.LogAttrs(context.Background(), level, msg, l.attrs(tags)...)
 }
 
@@ -141,6 +159,57 @@ func (l *serverLogger) attrs(tags []tag.Tag) []slog.Attr {
 		attrs = append(attrs, tagAttr(t))
 	}
 	return attrs
+}
+
+// stopErrors are texts of errors that Stop itself causes: it cancels
+// in-flight calls and closes shards and database connections underneath
+// running work. With Postgres (and several shards) each of those surfaces as
+// error lines (polls, commits, rollbacks, queue readers, system workflow
+// starts) that say nothing about a real problem.
+var stopErrors = []string{
+	context.Canceled.Error(), // "context canceled"
+	"operation was canceled",
+	"conn closed",
+	"shard status unknown",
+	"transaction has already been committed or rolled back",
+}
+
+// startErrors are texts of errors the server logs while it starts, before it
+// owns its history shards: each shard's queue readers poll before the shard
+// is acquired and log "Queue reader unable to retrieve tasks" once per queue
+// (four lines per shard), then succeed on their retry. Seen with Postgres and
+// several shards, on fresh stores and restarts alike.
+var startErrors = []string{
+	"shard status unknown",
+}
+
+// errorTagContains reports whether one of the tags is an error whose text
+// contains one of texts (or, for "context canceled", wraps
+// context.Canceled). The server often flattens errors into a service error's
+// message, so the text is what counts.
+func errorTagContains(texts []string, tagSets ...[]tag.Tag) bool {
+	for _, tags := range tagSets {
+		for _, t := range tags {
+			zt, ok := t.(tag.ZapTag)
+			if !ok || zt.Field().Type != zapcore.ErrorType {
+				continue
+			}
+			err, ok := zt.Field().Interface.(error)
+			if !ok || err == nil {
+				continue
+			}
+			if errors.Is(err, context.Canceled) && slices.Contains(texts, context.Canceled.Error()) {
+				return true
+			}
+			text := err.Error()
+			for _, s := range texts {
+				if strings.Contains(text, s) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // tagAttr converts one server tag. Almost all tags wrap a zap.Field; encoding it
