@@ -7,7 +7,7 @@ BIN     := bin/omnichat
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/omnichat/omnichat/app.Version=$(VERSION)
 
-.PHONY: run build test unit fuzz check generate check-generated lint compose-check browser-deps clean
+.PHONY: run build test unit fuzz bench bench-full faults check generate check-generated lint compose-check browser-deps clean
 
 ## run: build and run the whole product on its embedded default (omnichat dev)
 run: build
@@ -36,6 +36,20 @@ fuzz:
 ## the browser tests run when Chromium and `make browser-deps` are there)
 unit:
 	$(GO) test -count=1 -timeout 20m ./...
+
+## bench: the short benchmark (under 5 minutes; 100,000 seeded sessions) -> bench/results/short-sqlite.json
+## (BENCH_ARGS=-temporal-store=postgres for Temporal on Postgres)
+bench:
+	$(GO) run ./bench $(BENCH_ARGS)
+
+## bench-full: 1,000,000 sessions and 10,000,000 messages, 10,000 timed sessions
+bench-full:
+	$(GO) run ./bench -full $(BENCH_ARGS)
+
+## faults: kill and restart worker and api, restart Postgres, doubled and
+## out-of-order deliveries under load; then count that nothing was lost or doubled
+faults:
+	$(GO) run ./bench faults $(FAULTS_ARGS)
 
 ## check: formatting, vet, the workflow determinism check, generated code in
 ## step, docker-compose.yml valid

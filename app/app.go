@@ -53,6 +53,9 @@ const (
 	Worker Mode = "worker"
 	// Migrate applies database migrations and registers Temporal's search attributes.
 	Migrate Mode = "migrate"
+	// Temporal runs only the embedded Temporal server and its Web UI, for an
+	// api and a worker in processes of their own on one machine.
+	Temporal Mode = "temporal"
 )
 
 // Version is the build's version, set with -ldflags.
@@ -99,6 +102,9 @@ func Start(ctx context.Context, cfg Config, mode Mode, log *slog.Logger) (st *St
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	if mode == Temporal {
+		return s, s.startTemporalOnly(ctx)
 	}
 	if err := s.openDatabase(ctx); err != nil {
 		return nil, err
@@ -174,7 +180,7 @@ func (s *Stack) openDatabase(ctx context.Context) error {
 // embedded server first.
 func (s *Stack) connectTemporal(ctx context.Context) error {
 	addr := s.Config.TemporalAddress
-	if addr == "" && s.Mode == Dev {
+	if addr == "" && (s.Mode == Dev || s.Mode == Temporal) {
 		var temporalPG string
 		if s.Config.TemporalStore == "postgres" {
 			u, err := temporalDatabaseURL(s.DB.URL)
@@ -236,6 +242,26 @@ func temporalDatabaseURL(productURL string) (string, error) {
 	u.Path = "/" + name + "_temporal"
 	u.RawPath = ""
 	return u.String(), nil
+}
+
+// startTemporalOnly runs the embedded server with the ops endpoints on the
+// HTTP address.
+func (s *Stack) startTemporalOnly(ctx context.Context) error {
+	if s.Config.TemporalStore == "postgres" {
+		if err := s.openDatabase(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.connectTemporal(ctx); err != nil {
+		return err
+	}
+	if err := devserver.EnsureSearchAttributes(ctx, s.Temporal, s.Config.TemporalNamespace, workflows.SearchAttributes()); err != nil {
+		return fmt.Errorf("temporal search attributes: %w", err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.group, s.runCtx = errgroup.WithContext(runCtx)
+	return s.serveHTTP(s.opsHandler(), s.Config.HTTPAddr)
 }
 
 // secretBox uses OMNICHAT_SECRET_KEY, or in dev a key kept in the data folder.
@@ -414,7 +440,7 @@ func (s *Stack) opsHandler() http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "application/json")
-		if s.Pool.Ping(ctx) != nil {
+		if s.Pool != nil && s.Pool.Ping(ctx) != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte(`{"status":"not ready","checks":{"postgres":"unavailable"}}`))
 			return

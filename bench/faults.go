@@ -37,7 +37,6 @@ type faultRun struct {
 	fake     *whatsapptest.Server
 	admin    *api
 	load     *load
-	log      []string
 
 	repliesOK   sync.Map // client id -> reply text, acknowledged by the API
 	replyErrors atomic.Int64
@@ -79,9 +78,7 @@ func runFaults(args []string) int {
 }
 
 func (f *faultRun) note(format string, args ...any) {
-	line := fmt.Sprintf(format, args...)
-	f.log = append(f.log, time.Now().Format("15:04:05")+"  "+line)
-	logf("%s", line)
+	logf(format, args...)
 }
 
 func (f *faultRun) run(ctx context.Context, root string) error {
@@ -350,10 +347,6 @@ func (f *faultRun) verify(ctx context.Context, chans []waChannel) error {
 	}
 	f.note("timers: %d sessions waiting past the threshold, %d warned once, %d warned more than once", due, fired, firedTwice)
 
-	fmt.Println()
-	for _, l := range f.log {
-		fmt.Println(l)
-	}
 	var errs []error
 	if stored != len(accepted) || dup > 0 || unadopted > 0 {
 		errs = append(errs, fmt.Errorf("messages: want %d stored once and adopted, got %d stored, %d duplicated, %d unadopted", len(accepted), stored, dup, unadopted))

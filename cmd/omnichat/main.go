@@ -26,6 +26,8 @@ Commands:
   api      serve the HTTP API against TEMPORAL_ADDRESS and DATABASE_URL
   worker   run the session workflows and activities
   migrate  apply database migrations and register Temporal search attributes
+  temporal run only the embedded Temporal server and its Web UI (for api and
+           worker processes of their own on one machine)
   version  print the version
 
 Configuration is read from the environment; see README.md.
@@ -38,7 +40,7 @@ func main() {
 	}
 	var mode app.Mode
 	switch cmd := os.Args[1]; cmd {
-	case "dev", "api", "worker", "migrate":
+	case "dev", "api", "worker", "migrate", "temporal":
 		mode = app.Mode(cmd)
 	case "version":
 		fmt.Println(app.Version)
@@ -74,9 +76,12 @@ func run(mode app.Mode) error {
 		log.Info("migrations applied and search attributes registered")
 		return stack.Close(context.Background())
 	}
-	if mode == app.Dev {
+	switch mode {
+	case app.Dev:
 		printBanner(stack, time.Since(started))
-	} else {
+	case app.Temporal:
+		log.Info("temporal server started", "frontend", stack.Embedded.FrontendAddress(), "ui", stack.Embedded.UIAddress(), "health", stack.URL())
+	default:
 		log.Info("omnichat started", "mode", mode, "http", stack.URL(), "version", app.Version)
 	}
 	waitErr := stack.Wait(ctx)
