@@ -146,7 +146,7 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (ProjectResul
 			}
 			res.Attached = ids
 			for _, id := range ids {
-				if err := a.publish(ctx, tx, realtime.Notification{Type: realtime.MessageUpdated, MessageID: id, SessionID: in.Session.ID}); err != nil {
+				if err := a.publish(ctx, tx, realtime.Notification{Type: realtime.MessageUpdated, MessageID: id, SessionID: in.Session.ID, ContactID: in.Session.ContactID}); err != nil {
 					return err
 				}
 			}
@@ -169,16 +169,16 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (ProjectResul
 		if !applied {
 			return nil
 		}
-		if err := a.publish(ctx, tx, realtime.Notification{Type: realtime.SessionUpdated, SessionID: in.Session.ID}); err != nil {
+		if err := a.publish(ctx, tx, realtime.Notification{Type: realtime.SessionUpdated, SessionID: in.Session.ID, ContactID: in.Session.ContactID}); err != nil {
 			return err
 		}
 		if in.Warning != "" {
-			if err := a.publish(ctx, tx, realtime.Notification{Type: realtime.SessionWarning, SessionID: in.Session.ID, Level: in.Warning}); err != nil {
+			if err := a.publish(ctx, tx, realtime.Notification{Type: realtime.SessionWarning, SessionID: in.Session.ID, ContactID: in.Session.ContactID, Level: in.Warning}); err != nil {
 				return err
 			}
 		}
 		for _, agent := range invited {
-			if err := a.publish(ctx, tx, realtime.Notification{Type: realtime.SupportInvited, SessionID: in.Session.ID, AgentID: agent}); err != nil {
+			if err := a.publish(ctx, tx, realtime.Notification{Type: realtime.SupportInvited, SessionID: in.Session.ID, ContactID: in.Session.ContactID, AgentID: agent}); err != nil {
 				return err
 			}
 		}

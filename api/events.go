@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"sync"
 	"time"
@@ -56,12 +57,19 @@ type visitorStream struct {
 	contact uuid.UUID
 }
 
+// brokerLanes is how many notifications the broker works on at once. One
+// conversation's notifications always take the same lane, so they reach
+// streams in the order they were committed.
+const brokerLanes = 8
+
 // broker fans database notifications out to the open event streams: it
 // loads each changed object once, then gives every stream what its owner may
 // see of it.
 type broker struct {
 	s        *Server
 	listener *realtime.Listener
+	lanes    [brokerLanes]chan realtime.Notification
+	teams    channelTeams
 
 	mu       sync.RWMutex
 	agents   map[*agentStream]struct{}
@@ -69,7 +77,77 @@ type broker struct {
 }
 
 func newBroker(s *Server) *broker {
-	return &broker{s: s, agents: map[*agentStream]struct{}{}, visitors: map[uuid.UUID]map[*visitorStream]struct{}{}}
+	b := &broker{s: s, agents: map[*agentStream]struct{}{}, visitors: map[uuid.UUID]map[*visitorStream]struct{}{}}
+	for i := range b.lanes {
+		b.lanes[i] = make(chan realtime.Notification, 1024)
+	}
+	return b
+}
+
+// run works the lanes until ctx ends.
+func (b *broker) run(ctx context.Context) {
+	for _, lane := range b.lanes {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case n := <-lane:
+					b.handle(n)
+				}
+			}
+		}()
+	}
+}
+
+// dispatch hands a notification to its conversation's lane (a full lane
+// holds the listener back rather than dropping anything).
+func (b *broker) dispatch(n realtime.Notification) {
+	if n.Type == realtime.Reset {
+		b.handle(n)
+		return
+	}
+	key := n.ContactID
+	if key == "" {
+		key = n.SessionID
+	}
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	b.lanes[h.Sum32()%brokerLanes] <- n
+}
+
+// channelTeams caches the team each channel routes to, for messages no
+// session has adopted yet; a change shows within channelTeamTTL.
+type channelTeams struct {
+	mu sync.Mutex
+	m  map[uuid.UUID]channelTeam
+}
+
+type channelTeam struct {
+	team uuid.NullUUID
+	at   time.Time
+}
+
+const channelTeamTTL = 5 * time.Second
+
+func (c *channelTeams) get(ctx context.Context, s *Server, id uuid.UUID) (uuid.NullUUID, error) {
+	c.mu.Lock()
+	if e, ok := c.m[id]; ok && time.Since(e.at) < channelTeamTTL {
+		c.mu.Unlock()
+		return e.team, nil
+	}
+	c.mu.Unlock()
+	ch, err := s.q.ChannelGet(ctx, s.Pool, id)
+	if err != nil {
+		return uuid.NullUUID{}, err
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[uuid.UUID]channelTeam{}
+	}
+	c.m[id] = channelTeam{ch.TeamID, time.Now()}
+	c.mu.Unlock()
+	return ch.TeamID, nil
 }
 
 func (b *broker) addAgent(p *principal) *agentStream {
@@ -217,11 +295,11 @@ func (b *broker) messageScope(ctx context.Context, m dbsqlc.Message) (scope, err
 		}
 		return sessionScope(s), nil
 	}
-	ch, err := b.s.q.ChannelGet(ctx, b.s.Pool, m.ChannelID)
+	team, err := b.teams.get(ctx, b.s, m.ChannelID)
 	if err != nil {
 		return scope{}, err
 	}
-	return scope{teamID: ch.TeamID}, nil
+	return scope{teamID: team}, nil
 }
 
 func (b *broker) session(ctx context.Context, n realtime.Notification) error {

@@ -97,7 +97,8 @@ func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
 func (s *Server) Run(ctx context.Context) error {
 	l := &realtime.Listener{Pool: s.Pool, Log: s.log}
 	s.broker.listener = l
-	return l.Run(ctx, s.broker.handle)
+	s.broker.run(ctx)
+	return l.Run(ctx, s.broker.dispatch)
 }
 
 // recoverer turns a panic into a logged 500 problem.

@@ -42,13 +42,18 @@ func TestAgentsSeeOnlyTheirTeamsSessions(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, out.do("POST", "/api/v1/sessions/"+sid+"/join", nil, nil))
 	require.Equal(t, http.StatusNotFound, out.do("GET", "/api/v1/sessions/"+sid+"/messages", nil, nil))
 
-	// A message on the unrouted live-chat channel reaches both; for the
-	// outsider it is the first event at all, so the billing ones were held back.
+	// A message on the unrouted live-chat channel reaches both.
 	v2 := st.visitor(t, st.WebChatChannelID, "Hana")
 	require.Equal(t, http.StatusCreated, v2.do("POST", "/widget/v1/messages", map[string]string{"text": "general question"}, nil))
-	first := <-outEvents.events
-	require.Equal(t, "message.created", first.Type)
-	require.Equal(t, "general question", first.Data["text"])
+	outEvents.next(t, "message.created", func(d map[string]any) bool { return d["text"] == "general question" })
+
+	// Everything about the billing session so far went to its team only.
+	in.waitStatus(sid, workflows.StatusRepNeeded)
+	for _, ev := range outEvents.all() {
+		require.NotEqual(t, "billing question", ev.Data["text"], "the outsider heard of the billing session")
+		require.NotEqual(t, sid, ev.Data["id"], "the outsider heard of the billing session")
+		require.NotEqual(t, sid, ev.Data["session_id"], "the outsider heard of the billing session")
+	}
 
 	// Invited as supporter, the outsider is told and may see the session.
 	require.Equal(t, http.StatusAccepted, in.do("POST", "/api/v1/sessions/"+sid+"/supporters", map[string]any{"agent_ids": []string{outID}}, nil))

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,6 +129,15 @@ func (s *Stack) visitor(t *testing.T, channelID, name string) *apiClient {
 type sse struct {
 	events chan sseEvent
 	cancel context.CancelFunc
+	mu     sync.Mutex
+	seen   []sseEvent // every event received, in order
+}
+
+// all returns every event the stream has received so far.
+func (s *sse) all() []sseEvent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]sseEvent(nil), s.seen...)
 }
 
 type sseEvent struct {
@@ -159,6 +169,9 @@ func (c *apiClient) stream(path string) *sse {
 			case strings.HasPrefix(line, "data: "):
 				var d map[string]any
 				_ = json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &d)
+				s.mu.Lock()
+				s.seen = append(s.seen, sseEvent{typ, d})
+				s.mu.Unlock()
 				select {
 				case s.events <- sseEvent{typ, d}:
 				case <-ctx.Done():

@@ -108,9 +108,14 @@ func (s *Service) store(ctx context.Context, in Inbound) (Result, error) {
 	err = db.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
 		contactID := in.ContactID
 		if contactID == uuid.Nil {
-			c, err := s.Queries.ContactUpsert(ctx, tx, dbsqlc.ContactUpsertParams{
-				ChannelID: in.ChannelID, PlatformUserID: in.ContactPlatformID, Name: in.ContactName,
-			})
+			// Most messages come from contacts already known: read before
+			// writing, so that they cost no row update.
+			c, err := s.Queries.ContactGetByPlatformID(ctx, tx, dbsqlc.ContactGetByPlatformIDParams{ChannelID: in.ChannelID, PlatformUserID: in.ContactPlatformID})
+			if db.IsNotFound(err) || (err == nil && c.Name == "" && in.ContactName != "") {
+				c, err = s.Queries.ContactUpsert(ctx, tx, dbsqlc.ContactUpsertParams{
+					ChannelID: in.ChannelID, PlatformUserID: in.ContactPlatformID, Name: in.ContactName,
+				})
+			}
 			if err != nil {
 				return err
 			}

@@ -80,6 +80,37 @@ func (q *Queries) ContactGet(ctx context.Context, db DBTX, id uuid.UUID) (Contac
 	return i, err
 }
 
+const contactGetByPlatformID = `-- name: ContactGetByPlatformID :one
+SELECT id, channel_id, platform_user_id, name, email, phone, avatar_url, first_active_at, last_active_at, total_messages, online, last_seen_at, created_at, updated_at FROM contacts WHERE channel_id = $1 AND platform_user_id = $2
+`
+
+type ContactGetByPlatformIDParams struct {
+	ChannelID      uuid.UUID
+	PlatformUserID string
+}
+
+func (q *Queries) ContactGetByPlatformID(ctx context.Context, db DBTX, arg ContactGetByPlatformIDParams) (Contact, error) {
+	row := db.QueryRow(ctx, contactGetByPlatformID, arg.ChannelID, arg.PlatformUserID)
+	var i Contact
+	err := row.Scan(
+		&i.ID,
+		&i.ChannelID,
+		&i.PlatformUserID,
+		&i.Name,
+		&i.Email,
+		&i.Phone,
+		&i.AvatarUrl,
+		&i.FirstActiveAt,
+		&i.LastActiveAt,
+		&i.TotalMessages,
+		&i.Online,
+		&i.LastSeenAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const contactSetOnline = `-- name: ContactSetOnline :exec
 UPDATE contacts SET online = $1, last_seen_at = now(), updated_at = now() WHERE id = $2
 `

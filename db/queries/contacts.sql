@@ -33,3 +33,6 @@ INSERT INTO visitor_tokens (token_hash, contact_id) VALUES (@token_hash, @contac
 SELECT c.* FROM visitor_tokens t
 JOIN contacts c ON c.id = t.contact_id
 WHERE t.token_hash = @token_hash;
+
+-- name: ContactGetByPlatformID :one
+SELECT * FROM contacts WHERE channel_id = @channel_id AND platform_user_id = @platform_user_id;
