@@ -142,3 +142,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParse reads one text message delivery.
+func BenchmarkParse(b *testing.B) {
+	body := whatsapptest.Delivery("106540352242922", []whatsapptest.Message{{From: "16505551234", Name: "N", ID: "wamid.x", Text: "Does it come in another color?", At: time.Now()}}, nil)
+	a := &Adapter{}
+	creds := channel.Credentials{"phone_number_id": "106540352242922"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := a.Parse(body, creds); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
