@@ -348,6 +348,11 @@ func dynamicConfig(cfg Config) dynamicconfig.StaticClient {
 		// because conversation workflows depend on them.
 		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():              true,
 		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted.Key(): true,
+		// An activity scheduled by a workflow task goes straight back to the
+		// worker that completed the task, when it has room, instead of a
+		// round trip through matching: an agent's reply reaches the platform
+		// sooner.
+		dynamicconfig.EnableActivityEagerExecution.Key(): true,
 	}
 	if cfg.Postgres != "" {
 		// IDs (workflow, task queue, ...) must fit the Postgres schema's
