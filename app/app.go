@@ -66,13 +66,15 @@ const devAdminEmail = "admin@omnichat.local"
 
 // Stack is a running omnichat: what Start built and Close releases.
 type Stack struct {
-	Config  Config
-	Mode    Mode
-	Log     *slog.Logger
-	DB      *pglocal.Database
-	Pool    *pgxpool.Pool
-	Metrics *metrics.Metrics
-	Secrets *secret.Box
+	Config Config
+	Mode   Mode
+	Log    *slog.Logger
+	DB     *pglocal.Database
+	Pool   *pgxpool.Pool
+	// workerPool is the worker's own connections (StartWorker).
+	workerPool *pgxpool.Pool
+	Metrics    *metrics.Metrics
+	Secrets    *secret.Box
 	// Temporal is the client; Embedded is the dev server, when one runs.
 	Temporal client.Client
 	Embedded *devserver.Server
@@ -102,6 +104,13 @@ func Start(ctx context.Context, cfg Config, mode Mode, log *slog.Logger) (st *St
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	if cfg.WorkflowCacheSize > 0 {
+		// Process-wide in the SDK, and fixed by the first worker to start:
+		// the embedded Temporal's own system worker starts before ours, and
+		// set later, the size was ignored (every open session stayed in
+		// memory).
+		worker.SetStickyWorkflowCacheSize(cfg.WorkflowCacheSize)
 	}
 	if mode == Temporal {
 		return s, s.startTemporalOnly(ctx)
@@ -287,18 +296,28 @@ func (s *Stack) secretBox() (*secret.Box, error) {
 
 // StartWorker starts the worker that runs session workflows and activities.
 func (s *Stack) StartWorker() error {
-	if n := s.Config.WorkflowCacheSize; n > 0 {
-		// Process-wide in the SDK; set before the first worker starts.
-		worker.SetStickyWorkflowCacheSize(n)
+	// The sessions' projections and deliveries get their own connections.
+	// Sharing the API's pool, a spike's projections queued for every
+	// connection and held webhook answers and agents' events back by
+	// seconds.
+	pool, err := pgxpool.NewWithConfig(context.Background(), s.Pool.Config())
+	if err != nil {
+		return fmt.Errorf("worker database pool: %w", err)
 	}
+	s.workerPool = pool
 	w := worker.New(s.Temporal, workflows.TaskQueue, worker.Options{
 		// A workflow bug must fail loudly in tests and stay visible in the UI
 		// in production; blocking its task until fixed is what keeps state safe.
 		WorkflowPanicPolicy: worker.BlockWorkflow,
+		// Pollers scale with the backlog the server reports. Two fixed
+		// pollers (the default) fetched workflow tasks one round trip at a
+		// time and left sessions waiting seconds under a message spike.
+		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+		ActivityTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
 	})
 	w.RegisterWorkflowWithOptions(workflows.SessionWorkflow, workflow.RegisterOptions{Name: workflows.SessionWorkflowName})
 	w.RegisterActivity(&activities.Activities{
-		Pool:    s.Pool,
+		Pool:    s.workerPool,
 		Queries: dbsqlc.New(),
 		Secrets: s.Secrets,
 		Metrics: s.Metrics,
@@ -333,6 +352,10 @@ func (s *Stack) StopWorker() {
 	if s.worker != nil {
 		s.worker.Stop()
 		s.worker = nil
+	}
+	if s.workerPool != nil {
+		s.workerPool.Close()
+		s.workerPool = nil
 	}
 }
 

@@ -37,8 +37,9 @@ type Config struct {
 	// DownloadPostgres lets dev fetch Postgres binaries when none are installed.
 	DownloadPostgres bool
 	// WorkflowCacheSize bounds how many session workflows a worker keeps in
-	// memory (0: the SDK's default, 10,000). Memory does not grow with open
-	// sessions beyond it; evicted sessions are replayed when they next wake.
+	// memory (about 60 KB each; 0: DefaultWorkflowCacheSize). Memory does
+	// not grow with open sessions beyond it; evicted sessions are replayed
+	// when they next wake.
 	WorkflowCacheSize int
 	// PprofAddr, when set, serves Go's profiler (net/http/pprof) there;
 	// keep it on a loopback address.
@@ -85,6 +86,7 @@ func ConfigFromEnv() (Config, error) {
 			return c, fmt.Errorf("OMNICHAT_TEMPORAL_SHARDS: want a shard count (0 for the default), got %q", v)
 		}
 	}
+	c.WorkflowCacheSize = DefaultWorkflowCacheSize
 	if v := os.Getenv("OMNICHAT_WORKFLOW_CACHE_SIZE"); v != "" {
 		if c.WorkflowCacheSize, err = strconv.Atoi(v); err != nil || c.WorkflowCacheSize < 1 {
 			return c, fmt.Errorf("OMNICHAT_WORKFLOW_CACHE_SIZE: want a positive number, got %q", v)
@@ -122,6 +124,10 @@ func browsableAddr(addr string) string {
 	}
 	return net.JoinHostPort(host, port)
 }
+
+// DefaultWorkflowCacheSize is the workflow cache when none is configured:
+// a busy team's open sessions, in about 120 MB.
+const DefaultWorkflowCacheSize = 2000
 
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {

@@ -105,8 +105,12 @@ type Server struct {
 
 	temporal temporal.Server
 	logGate  *logGate
-	ui       *uiserver.Server
-	uiDone   chan struct{} // closed when the UI goroutine returns
+	// forceSARefreshOff ends forced search-attribute refreshes; relaxTimer
+	// calls it later when the start added attributes.
+	forceSARefreshOff func()
+	relaxTimer        *time.Timer
+	ui                *uiserver.Server
+	uiDone            chan struct{} // closed when the UI goroutine returns
 
 	stopOnce sync.Once
 	stopErr  error
@@ -188,6 +192,9 @@ func (s *Server) Namespace() string { return s.namespace }
 // is safe to call more than once; later calls return the first result.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
+		if s.relaxTimer != nil {
+			s.relaxTimer.Stop()
+		}
 		if s.logGate != nil {
 			s.logGate.state.Store(gateStopping)
 			defer s.logGate.state.Store(gateClosed)
@@ -334,13 +341,12 @@ func prepareSQLite(ctx context.Context, cfg Config) (config.Persistence, error) 
 	}, nil
 }
 
-// dynamicConfig returns the dynamic config for a single-node dev server.
-func dynamicConfig(cfg Config) dynamicconfig.StaticClient {
-	dc := dynamicconfig.StaticClient{
-		// Without this, a search attribute added at runtime is rejected by
-		// workflows and queries until the per-host cache refreshes (up to a
-		// minute later). Cheap on a single node.
-		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
+// dynamicConfig returns the dynamic config for a single-node dev server, and
+// the function that ends forced search-attribute refreshes (see
+// relaxSearchAttributeRefresh).
+func dynamicConfig(cfg Config) (*dynamicconfig.MemoryClient, func()) {
+	dc := dynamicconfig.NewMemoryClient()
+	for k, v := range map[dynamicconfig.Key]any{
 		// The default of 10 visibility requests per second per namespace is
 		// easily exceeded by the Web UI plus tests polling List/Count.
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
@@ -353,14 +359,54 @@ func dynamicConfig(cfg Config) dynamicconfig.StaticClient {
 		// round trip through matching: an agent's reply reaches the platform
 		// sooner.
 		dynamicconfig.EnableActivityEagerExecution.Key(): true,
+		// One partition per task queue, as befits one node and one worker.
+		// With the default four, a workflow task written to a partition no
+		// worker polls is forwarded to one that is at most 10 per second
+		// (matching.forwarderMaxRatePerSecond): under load, sessions waited
+		// seconds for their workflow tasks.
+		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
+		// The history service keeps the state of every workflow it touched
+		// in the last hour (up to 128,000 of them, some 75 KB each): memory
+		// grew with every session opened, idle or not. Bounded, it holds the
+		// busy ones; the others are read from the store when they wake.
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): historyCacheEntries,
+	} {
+		dc.OverrideValue(k, v)
 	}
 	if cfg.Postgres != "" {
 		// IDs (workflow, task queue, ...) must fit the Postgres schema's
 		// VARCHAR(255) columns; the default limit of 1000 would let a long ID
 		// through to a database error. As in deploy/temporal/dynamicconfig.
-		dc[dynamicconfig.MaxIDLengthLimit.Key()] = 255
+		dc.OverrideValue(dynamicconfig.MaxIDLengthLimit.Key(), 255)
 	}
-	return dc
+	// While search attributes are being registered, every read of them goes
+	// to the database: an attribute added at runtime would otherwise be
+	// rejected until each service's cache refreshes (up to a minute later).
+	// Left on, it costs a database read on every workflow start and
+	// search-attribute update (a tenth of the server's CPU under load).
+	return dc, dc.OverrideValue(dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(), true)
+}
+
+// historyCacheEntries bounds the embedded history service's cache of
+// workflow states: as many as the worker's default workflow cache holds
+// (a 64 MB size bound held too few, and every workflow task of a busy
+// session read its state from the store again).
+const historyCacheEntries = 2000
+
+// searchAttributeCacheTTL is how long the server's services keep search
+// attributes cached (searchattribute's cacheRefreshInterval), plus a margin.
+const searchAttributeCacheTTL = 65 * time.Second
+
+// relaxSearchAttributeRefresh lets the services cache search attributes
+// again: at once when the start added none (every cache then loads them
+// fresh), or once caches loaded before an addition have expired.
+func (s *Server) relaxSearchAttributeRefresh(added bool) {
+	if !added {
+		s.forceSARefreshOff()
+		return
+	}
+	s.relaxTimer = time.AfterFunc(searchAttributeCacheTTL, s.forceSARefreshOff)
 }
 
 func (s *Server) startTemporal(cfg Config, ports portSet, store config.Persistence) (err error) {
@@ -414,6 +460,8 @@ func (s *Server) startTemporal(cfg Config, ports portSet, store config.Persisten
 
 	logger := newServerLogger(cfg.Logger, cfg.LogLevel)
 	s.logGate = logger.gate
+	dc, forceOff := dynamicConfig(cfg)
+	s.forceSARefreshOff = forceOff
 	opts := []temporal.ServerOption{
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
@@ -428,7 +476,7 @@ func (s *Server) startTemporal(cfg Config, ports portSet, store config.Persisten
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper {
 			return authorization.NewNoopClaimMapper()
 		}),
-		temporal.WithDynamicConfigClient(dynamicConfig(cfg)),
+		temporal.WithDynamicConfigClient(dc),
 	}
 
 	// serverLogger.Fatal panics instead of exiting; turn such a panic raised
@@ -483,9 +531,11 @@ func (s *Server) waitFrontendAndEnsureSearchAttributes(ctx context.Context, attr
 		}
 	}
 
-	if err := EnsureSearchAttributes(ctx, c, s.namespace, attrs); err != nil {
+	added, err := ensureSearchAttributes(ctx, c, s.namespace, attrs)
+	if err != nil {
 		return fmt.Errorf("devserver: %w", err)
 	}
+	s.relaxSearchAttributeRefresh(added)
 	return nil
 }
 

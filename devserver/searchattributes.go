@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 )
 
 // searchAttributePollInterval is how often EnsureSearchAttributes re-reads the
@@ -28,17 +31,24 @@ const searchAttributePollInterval = 100 * time.Millisecond
 // is an error, because silently keeping the wrong type would break queries later. Waiting is
 // bounded only by ctx, so callers should pass a context with a deadline.
 func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string, attrs map[string]enumspb.IndexedValueType) error {
+	_, err := ensureSearchAttributes(ctx, c, namespace, attrs)
+	return err
+}
+
+// ensureSearchAttributes is EnsureSearchAttributes, also saying whether it
+// added any.
+func ensureSearchAttributes(ctx context.Context, c client.Client, namespace string, attrs map[string]enumspb.IndexedValueType) (added bool, err error) {
 	if len(attrs) == 0 {
-		return nil
+		return false, nil
 	}
 	op := c.OperatorService()
 
 	missing, err := missingSearchAttributes(ctx, op, namespace, attrs)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(missing) == 0 {
-		return nil
+		return false, nil
 	}
 
 	_, err = op.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
@@ -50,7 +60,7 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 	// below decides whether that left things in the state we want.
 	var alreadyExists *serviceerror.AlreadyExists
 	if err != nil && !errors.As(err, &alreadyExists) {
-		return fmt.Errorf("adding search attributes %s to namespace %q: %w",
+		return false, fmt.Errorf("adding search attributes %s to namespace %q: %w",
 			strings.Join(slices.Sorted(maps.Keys(missing)), ", "), namespace, err)
 	}
 
@@ -61,18 +71,67 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 	for {
 		missing, err = missingSearchAttributes(ctx, op, namespace, attrs)
 		if err != nil {
-			return err
+			return true, err
 		}
 		if len(missing) == 0 {
-			return nil
+			break
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for search attributes %s in namespace %q: %w",
+			return true, fmt.Errorf("waiting for search attributes %s in namespace %q: %w",
 				strings.Join(slices.Sorted(maps.Keys(missing)), ", "), namespace, ctx.Err())
 		case <-ticker.C:
 		}
 	}
+
+	// Listed is not yet usable: the services that validate a workflow's
+	// attributes cache them (for up to a minute). Wait until a workflow
+	// start carrying all of them is accepted.
+	for {
+		err := probeSearchAttributes(ctx, c, attrs)
+		if err == nil {
+			return true, nil
+		}
+		select {
+		case <-ctx.Done():
+			return true, fmt.Errorf("waiting for search attributes in namespace %q to be usable: %w (last error: %v)", namespace, ctx.Err(), err)
+		case <-ticker.C:
+		}
+	}
+}
+
+// probeSearchAttributes starts a workflow that carries every attribute in
+// attrs on a task queue no worker polls, then terminates it.
+func probeSearchAttributes(ctx context.Context, c client.Client, attrs map[string]enumspb.IndexedValueType) error {
+	var updates []temporal.SearchAttributeUpdate
+	for name, typ := range attrs {
+		switch typ {
+		case enumspb.INDEXED_VALUE_TYPE_TEXT:
+			updates = append(updates, temporal.NewSearchAttributeKeyString(name).ValueSet("probe"))
+		case enumspb.INDEXED_VALUE_TYPE_KEYWORD:
+			updates = append(updates, temporal.NewSearchAttributeKeyKeyword(name).ValueSet("probe"))
+		case enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST:
+			updates = append(updates, temporal.NewSearchAttributeKeyKeywordList(name).ValueSet([]string{"probe"}))
+		case enumspb.INDEXED_VALUE_TYPE_INT:
+			updates = append(updates, temporal.NewSearchAttributeKeyInt64(name).ValueSet(0))
+		case enumspb.INDEXED_VALUE_TYPE_DOUBLE:
+			updates = append(updates, temporal.NewSearchAttributeKeyFloat64(name).ValueSet(0))
+		case enumspb.INDEXED_VALUE_TYPE_BOOL:
+			updates = append(updates, temporal.NewSearchAttributeKeyBool(name).ValueSet(false))
+		case enumspb.INDEXED_VALUE_TYPE_DATETIME:
+			updates = append(updates, temporal.NewSearchAttributeKeyTime(name).ValueSet(time.Unix(0, 0)))
+		}
+	}
+	id := "search-attribute-probe-" + strconv.FormatUint(rand.Uint64(), 36)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                    id,
+		TaskQueue:             "search-attribute-probe",
+		TypedSearchAttributes: temporal.NewSearchAttributes(updates...),
+	}, "SearchAttributeProbe")
+	if err != nil {
+		return err
+	}
+	return c.TerminateWorkflow(ctx, id, run.GetRunID(), "search attribute probe")
 }
 
 // missingSearchAttributes returns the subset of want that namespace does not
