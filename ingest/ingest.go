@@ -164,7 +164,7 @@ func (s *Service) signal(ctx context.Context, in Inbound, res Result) error {
 		search = append(search, workflows.SearchTeam.ValueSet(in.TeamID))
 	}
 	_, err := s.Temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalCustomerMessage,
-		workflows.CustomerMessage{MessageID: res.Message.ID, SentAt: res.Message.SentAt},
+		workflows.CustomerMessage{MessageID: res.Message.ID, SentAt: res.Message.SentAt, ReceivedAt: res.Message.CreatedAt},
 		client.StartWorkflowOptions{
 			ID:                       id,
 			TaskQueue:                s.TaskQueue,

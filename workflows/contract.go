@@ -86,6 +86,11 @@ type CustomerMessage struct {
 	MessageID int64
 	// SentAt is the platform's timestamp of the message.
 	SentAt time.Time
+	// ReceivedAt is when omnichat accepted it (its stored time). The
+	// customer waits from then: response-time thresholds count from it even
+	// when the session takes the message later. Zero in histories written
+	// before it existed: the session's own time is used.
+	ReceivedAt time.Time
 }
 
 // AgentCommand is the payload of join and leave.

@@ -268,7 +268,7 @@ func (r *sessionRun) customerMessage(m CustomerMessage, now time.Time) {
 	if m.MessageID <= 0 || r.st.seenMessage(m.MessageID) {
 		return
 	}
-	r.st.customerWrote(m.MessageID, m.SentAt, now)
+	r.st.customerWrote(m.MessageID, m.SentAt, m.ReceivedAt, now)
 	r.attach = append(r.attach, m.MessageID)
 	r.dirty = true
 }

@@ -119,22 +119,29 @@ func (s *SessionState) WindowOpen(now time.Time) bool {
 	return s.WindowExpiresAt == nil || now.Before(*s.WindowExpiresAt)
 }
 
-// customerWrote records a customer message at now (sentAt is the platform's
-// time, which starts the platform's reply window).
-func (s *SessionState) customerWrote(id int64, sentAt, now time.Time) {
+// customerWrote records a customer message omnichat received at receivedAt
+// and the session takes at now (sentAt is the platform's time, which starts
+// the platform's reply window). The customer waits from receivedAt.
+func (s *SessionState) customerWrote(id int64, sentAt, receivedAt, now time.Time) {
 	s.InCount++
 	if id > s.LastMessageID {
 		s.LastMessageID = id
 	}
-	s.LastActivityAt = now
+	at := now
+	if !receivedAt.IsZero() && receivedAt.Before(now) {
+		at = receivedAt
+	}
+	if at.After(s.LastActivityAt) {
+		s.LastActivityAt = at
+	}
 	if s.FirstCustomerAt == nil {
-		s.FirstCustomerAt = timePtr(now)
+		s.FirstCustomerAt = timePtr(at)
 	}
-	s.LastCustomerAt = timePtr(now)
+	s.LastCustomerAt = timePtr(at)
 	if s.WaitingSince == nil {
-		s.WaitingSince = timePtr(now)
+		s.WaitingSince = timePtr(at)
 	}
-	s.LastUnansweredAt = timePtr(now)
+	s.LastUnansweredAt = timePtr(at)
 	if w := s.Platform.ReplyWindow(); w > 0 {
 		base := sentAt
 		if base.IsZero() || base.After(now) {

@@ -250,6 +250,29 @@ func TestWarningCountsFromLastUnansweredMessage(t *testing.T) {
 	require.Equal(t, []string{"session.warning:soon@4m40s", "session.warning:overdue@6m40s"}, f.events("session.warning"))
 }
 
+func TestWarningCountsFromWhenOmnichatReceivedTheMessage(t *testing.T) {
+	f := newFixture(t, channel.WebChat, nil)
+	// Accepted at 100 s, taken by the session a minute later (a backlog):
+	// the customer has waited since 100 s.
+	f.at(160*time.Second, func() {
+		m := f.inbound("anyone there?")
+		m.ReceivedAt = start.Add(100 * time.Second)
+		f.env.SignalWorkflow(SignalCustomerMessage, m)
+	})
+	f.run(time.Hour)
+	require.Equal(t, []string{"session.warning:soon@4m40s", "session.warning:overdue@6m40s"}, f.events("session.warning"))
+	// A message taken after its threshold has passed warns at once.
+	g := newFixture(t, channel.WebChat, nil)
+	g.replyAt(10*time.Second, "r1", "hello!", nil)
+	g.at(20*time.Minute, func() {
+		m := g.inbound("still there?")
+		m.ReceivedAt = start.Add(16 * time.Minute)
+		g.env.SignalWorkflow(SignalCustomerMessage, m)
+	})
+	g.run(time.Hour)
+	require.Equal(t, []string{"session.warning:soon@20m0s", "session.warning:overdue@21m0s"}, g.events("session.warning"))
+}
+
 func TestWarningsRearmAfterReplyAndNextMessage(t *testing.T) {
 	f := newFixture(t, channel.WebChat, nil)
 	f.replyAt(60*time.Second, "r1", "hello!", nil)
