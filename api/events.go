@@ -20,7 +20,7 @@ import (
 // streamBuffer is how many events a stream may fall behind before it is
 // dropped; its client reconnects and reloads, which is better than holding
 // every other stream back.
-const streamBuffer = 256
+const streamBuffer = 1024
 
 type streamEvent struct {
 	typ  string
@@ -377,6 +377,22 @@ func (s *Server) serveStream(c *gin.Context, st *stream) {
 		}
 		return rc.Flush() == nil
 	}
+	// writeQueued writes ev and whatever else is already queued behind it,
+	// then flushes once: a busy stream costs one write per burst, not one per
+	// event.
+	writeQueued := func(ev streamEvent) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		for n := len(st.events); ; n-- {
+			if _, err := fmt.Fprintf(c.Writer, "event: %s\ndata: %s\n\n", ev.typ, ev.data); err != nil {
+				return false
+			}
+			if n <= 0 {
+				break
+			}
+			ev = <-st.events
+		}
+		return rc.Flush() == nil
+	}
 	if !write("retry: 2000\n: connected\n\n") {
 		return
 	}
@@ -390,7 +406,7 @@ func (s *Server) serveStream(c *gin.Context, st *stream) {
 			write("event: %s\ndata: {}\n\n", realtime.Reset)
 			return
 		case ev := <-st.events:
-			if !write("event: %s\ndata: %s\n\n", ev.typ, ev.data) {
+			if !writeQueued(ev) {
 				return
 			}
 		case <-tick.C:
