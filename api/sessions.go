@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/omnichat/omnichat/db"
 	"github.com/omnichat/omnichat/db/dbsqlc"
@@ -29,6 +31,13 @@ var (
 const (
 	defaultPageSize = 50
 	maxPageSize     = 200
+	// A search (q) whose term the planner expects to match at most
+	// searchFewContacts contacts lists those contacts' sessions (after
+	// reading at most searchContactsCap of them, in case the estimate is far
+	// off); a more common term walks the newest sessions checking it, where
+	// matches come soon (docs/perf/explain-sessions.md).
+	searchFewContacts = 8000
+	searchContactsCap = 20000
 )
 
 // farFuture starts keyset pages from the newest row.
@@ -105,7 +114,17 @@ func (s *Server) listSessions(c *gin.Context) {
 		s.fail(c, invalid(errs...))
 		return
 	}
-	rows, err := s.q.SessionList(c, s.Pool, params)
+	if err := s.narrowByAccess(c, &params); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if params.Q != nil {
+		if err := s.searchContacts(c, &params); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	rows, err := s.q.SessionList(c, customPlan{s.Pool}, params)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -121,6 +140,75 @@ func (s *Server) listSessions(c *gin.Context) {
 		out.Items = append(out.Items, toSession(sessionRow(r), now))
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// searchContacts turns a search term that matches few contacts into the list
+// of those contacts, so that SessionList reads just their sessions. A common
+// term is left as q: SessionList then walks the newest sessions checking it.
+func (s *Server) searchContacts(ctx context.Context, params *dbsqlc.SessionListParams) error {
+	est, err := s.q.SessionListSearchEstimate(ctx, s.Pool, *params.Q)
+	if err != nil {
+		return err
+	}
+	if est > searchFewContacts {
+		return nil
+	}
+	m, err := s.q.SessionListSearchContacts(ctx, customPlan{s.Pool}, dbsqlc.SessionListSearchContactsParams{Q: *params.Q, Lim: searchContactsCap + 1})
+	if err != nil {
+		return err
+	}
+	if m.Matches > searchContactsCap {
+		return nil // the estimate was far off: walk after all
+	}
+	// Every matching contact (none: '{}', which matches no session).
+	params.ContactIds, params.Q = &m.Ids, nil
+	return nil
+}
+
+// narrowByAccess shapes a list filtered to a team or channel whose
+// sessions the caller mostly may not see, so that it does not walk all of
+// them looking for the few they may:
+//   - a team the caller is not in: what remains are the sessions they own,
+//     joined or support (personal), found by those indexes;
+//   - a channel of which they see few sessions through their teams (sessions
+//     may have been transferred, so the channel's team alone does not
+//     decide it): the visible ones are gathered through the indexes and
+//     sorted (gather).
+func (s *Server) narrowByAccess(ctx context.Context, params *dbsqlc.SessionListParams) error {
+	if params.AllAccess {
+		return nil
+	}
+	if params.TeamID.Valid && !slices.Contains(params.TeamIds, params.TeamID.UUID) {
+		params.Personal = true
+		return nil
+	}
+	if params.ChannelID.Valid && !params.TeamID.Valid {
+		n, err := s.q.SessionChannelTeamSessions(ctx, s.Pool, dbsqlc.SessionChannelTeamSessionsParams{
+			ChannelID: params.ChannelID.UUID, TeamIds: params.TeamIds, Statuses: params.Statuses, Cap: gatherAtMost,
+		})
+		if err != nil {
+			return err
+		}
+		params.Gather = n < gatherAtMost
+	}
+	return nil
+}
+
+// gatherAtMost is how many of a channel's sessions an agent may see through
+// their teams for the list to gather and sort them rather than walk the
+// channel newest first (where, that sparse, matches come late).
+const gatherAtMost = 2000
+
+// customPlan runs queries as pgx's unnamed statement, so that Postgres plans
+// each execution for its arguments rather than reusing a generic plan of a
+// prepared statement (which it may switch to after five executions). The
+// session list is a catch-all query whose right index depends on the
+// arguments (a filter's presence, a tag's or a search term's frequency); a
+// generic plan of it reads every session. Planning costs 1–2 ms.
+type customPlan struct{ dbsqlc.DBTX }
+
+func (d customPlan) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return d.DBTX.Query(ctx, sql, append([]any{pgx.QueryExecModeDescribeExec}, args...)...)
 }
 
 func pageLimit(c *gin.Context) (int, *FieldError) {

@@ -3,6 +3,7 @@ package seed
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -142,6 +144,9 @@ func literal(v any) string {
 	case time.Time:
 		return q(x.UTC().Format(time.RFC3339Nano)) + "::timestamptz"
 	case []uuid.UUID:
+		if x == nil {
+			return "NULL::uuid[]"
+		}
 		s := make([]string, len(x))
 		for i, u := range x {
 			s[i] = u.String()
@@ -188,10 +193,10 @@ func explain(ctx context.Context, pool *pgxpool.Pool, sql string, args []any, ge
 		err = collect(conn.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, append([]any{pgx.QueryExecModeDescribeExec}, args...)...))
 		return strings.Join(text, "\n"), err
 	}
-	if _, err := conn.Exec(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
+	if _, err := conn.Exec(ctx, "SET plan_cache_mode = force_generic_plan; SET statement_timeout = '20s'"); err != nil {
 		return "", err
 	}
-	defer conn.Exec(context.Background(), "RESET plan_cache_mode; DEALLOCATE ALL") //nolint:errcheck
+	defer conn.Exec(context.Background(), "RESET plan_cache_mode; RESET statement_timeout; DEALLOCATE bench_q") //nolint:errcheck
 	if _, err := conn.Exec(ctx, "PREPARE bench_q AS "+sql); err != nil {
 		return "", err
 	}
@@ -200,6 +205,13 @@ func explain(ctx context.Context, pool *pgxpool.Pool, sql string, args []any, ge
 		lits[i] = literal(a)
 	}
 	err = collect(conn.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_q("+strings.Join(lits, ", ")+")", pgx.QueryExecModeSimpleProtocol))
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "57014" {
+		// Cancelled by statement_timeout: show the plan without running it.
+		text = []string{"(did not finish in 20 s; the plan, not run:)"}
+		err = collect(conn.Query(ctx, "EXPLAIN EXECUTE bench_q("+strings.Join(lits, ", ")+")", pgx.QueryExecModeSimpleProtocol))
+		text = append(text, "Execution Time: > 20000 ms")
+	}
 	return strings.Join(text, "\n"), err
 }
 
@@ -208,10 +220,14 @@ func explain(ctx context.Context, pool *pgxpool.Pool, sql string, args []any, ge
 func TestBenchExplain(t *testing.T) {
 	name := benchDB(t)
 	ctx := context.Background()
+	migrateBench(ctx, t, name)
 	pool := benchPool(ctx, t, name, "")
 	defer pool.Close()
 	f := loadFixture(t, ctx, pool)
 	filter := os.Getenv("OMNICHAT_BENCH_CASE")
+	if filter == "" || strings.Contains("messages", filter) {
+		explainTimeline(ctx, t, pool, f.midSession)
+	}
 	for _, c := range f.cases() {
 		if c.path != "" || c.page2 || (filter != "" && !strings.Contains(c.name+" "+c.who.label, filter)) {
 			continue
@@ -243,20 +259,83 @@ func planFor(t *testing.T, ctx context.Context, pool *pgxpool.Pool, c listCase) 
 	if os.Getenv("OMNICHAT_BENCH_EXPLAIN_LEGACY") == "1" {
 		return legacySessionList, legacyArgs(c.who, c.vals)
 	}
-	return currentSessionList(t), legacyArgs(c.who, c.vals)
+	args := legacyArgs(c.who, c.vals)
+	// As api.listSessions: contact_ids goes before q; a search term first
+	// looks for its contacts.
+	var contactIDs *string
+	if q := args[10].(*string); q != nil {
+		var est int64
+		if err := pool.QueryRow(ctx, "SELECT contacts_search_estimate($1)", *q).Scan(&est); err != nil {
+			t.Fatal(err)
+		}
+		if est <= searchFewContacts {
+			var n int64
+			var ids string
+			if err := pool.QueryRow(ctx, generatedSQL(t, "sessionListSearchContacts"), pgx.QueryExecModeDescribeExec, *q, int32(searchContactsCap+1)).Scan(&n, &ids); err != nil {
+				t.Fatal(err)
+			}
+			if n <= searchContactsCap {
+				contactIDs, args[10] = &ids, (*string)(nil)
+			}
+		}
+	}
+	out := append(append(append([]any{}, args[:10]...), contactIDs), args[10:]...)
+	return generatedSQL(t, "sessionList"), out
 }
 
-func currentSessionList(t *testing.T) string {
-	b, err := os.ReadFile("../../db/dbsqlc/sessions.sql.go")
-	if err != nil {
+// As api.searchFewContacts and api.searchContactsCap.
+const (
+	searchFewContacts = 8000
+	searchContactsCap = 20000
+)
+
+func generatedSQL(t *testing.T, name string) string {
+	start := "const " + name + " = `"
+	for _, file := range []string{"sessions.sql.go", "messages.sql.go"} {
+		b, err := os.ReadFile("../../db/dbsqlc/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := string(b)
+		if i := strings.Index(src, start); i >= 0 {
+			rest := src[i+len(start):]
+			return rest[:strings.Index(rest, "`")]
+		}
+	}
+	t.Fatal(name + " not found in the generated code")
+	return ""
+}
+
+// explainTimeline explains MessageTimeline as api.listMessages runs it for a
+// session in the middle of a long history: the first page and the one before
+// its oldest message.
+func explainTimeline(ctx context.Context, t *testing.T, pool *pgxpool.Pool, session uuid.UUID) {
+	var contact uuid.UUID
+	var status string
+	var opened time.Time
+	if err := pool.QueryRow(ctx, "SELECT contact_id, status, opened_at FROM sessions WHERE id = $1", session).Scan(&contact, &status, &opened); err != nil {
 		t.Fatal(err)
 	}
-	src := string(b)
-	const start = "const sessionList = `"
-	i := strings.Index(src, start)
-	if i < 0 {
-		t.Fatal("sessionList not found in the generated code")
+	sql := generatedSQL(t, "messageTimeline")
+	args := []any{contact, uuid.NullUUID{UUID: session, Valid: true}, status != "closed", opened,
+		time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), int64(1<<63 - 1), int32(51)}
+	var at time.Time
+	var id int64
+	if err := pool.QueryRow(ctx, "SELECT sent_at, id FROM ("+sql+") m OFFSET 49 LIMIT 1", args...).Scan(&at, &id); err != nil {
+		t.Fatal(err)
 	}
-	rest := src[i+len(start):]
-	return rest[:strings.Index(rest, "`")]
+	page2 := append(append([]any{}, args[:4]...), at, id, int32(51))
+	for i, a := range [][]any{args, page2} {
+		for _, generic := range []bool{false, true} {
+			plan, err := explain(ctx, pool, sql, a, generic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kind := "custom"
+			if generic {
+				kind = "generic"
+			}
+			fmt.Printf("\n#### messages (mid-history session) page %d — %s plan\n\n%s\n", i+1, kind, plan)
+		}
+	}
 }

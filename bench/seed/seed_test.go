@@ -186,6 +186,13 @@ func TestLoadIsConsistent(t *testing.T) {
 		}
 	}
 
+	// The GIN indexes are back to their migrated settings.
+	if n := one("gin settings", `SELECT count(*) FROM pg_class c JOIN pg_am am ON am.oid = c.relam
+		WHERE am.amname = 'gin' AND c.relname IN ('contacts_name_trgm_idx', 'sessions_open_members_idx')
+		  AND 'fastupdate=off' = ANY(c.reloptions)`); n != 2 {
+		t.Errorf("%d of 2 GIN indexes have fastupdate=off after the load", n)
+	}
+
 	// The identity sequence is past the seeded ids: the app's next message
 	// does not collide.
 	q := dbsqlc.New()

@@ -13,6 +13,40 @@ import (
 	"github.com/google/uuid"
 )
 
+const sessionChannelTeamSessions = `-- name: SessionChannelTeamSessions :one
+SELECT count(*) AS n FROM (
+    SELECT 1 FROM sessions
+    WHERE channel_id = $1
+      AND (team_id IS NULL OR team_id = ANY($2::uuid[]))
+      AND (CASE WHEN cardinality($3::text[]) = 0 THEN status <> 'closed'
+                ELSE status = ANY($3::text[]) END)
+    LIMIT $4
+) m
+`
+
+type SessionChannelTeamSessionsParams struct {
+	ChannelID uuid.UUID
+	TeamIds   []uuid.UUID
+	Statuses  []string
+	Cap       int32
+}
+
+// SessionChannelTeamSessions counts, up to @cap, the sessions of the channel
+// (among those the list's status filter keeps) that belong to one of
+// team_ids or to no team: what a caller in team_ids sees of the channel
+// through their teams (sessions_channel_team_idx answers it).
+func (q *Queries) SessionChannelTeamSessions(ctx context.Context, db DBTX, arg SessionChannelTeamSessionsParams) (int64, error) {
+	row := db.QueryRow(ctx, sessionChannelTeamSessions,
+		arg.ChannelID,
+		arg.TeamIds,
+		arg.Statuses,
+		arg.Cap,
+	)
+	var n int64
+	err := row.Scan(&n)
+	return n, err
+}
+
 const sessionEventInsert = `-- name: SessionEventInsert :execrows
 INSERT INTO session_events (session_id, seq, type, actor_id, data, created_at)
 VALUES ($1, $2, $3, $4, $5, $6)
@@ -171,33 +205,56 @@ FROM sessions s
 JOIN contacts c ON c.id = s.contact_id
 LEFT JOIN messages lm ON lm.id = s.last_message_id
 LEFT JOIN session_reads r ON r.session_id = s.id AND r.agent_id = $1
-WHERE ($2::bool
-       OR s.team_id IS NULL
-       OR s.team_id = ANY($3::uuid[])
-       OR s.owner_id = $1
-       OR $1 = ANY(s.member_ids)
-       OR $1 = ANY(s.supporter_ids))
-  AND (CASE WHEN cardinality($4::text[]) = 0 THEN s.status <> 'closed'
-            ELSE s.status = ANY($4::text[]) END)
-  AND (CASE $5::text
-         WHEN 'mine' THEN s.owner_id = $1
-         WHEN 'joined' THEN s.owner_id = $1 OR $1 = ANY(s.member_ids)
-         WHEN 'support' THEN $1 = ANY(s.supporter_ids)
-         WHEN 'unassigned' THEN s.owner_id IS NULL AND cardinality(s.member_ids) = 0
-         WHEN 'unanswered' THEN s.waiting_since IS NOT NULL
-         WHEN 'team' THEN s.team_id = ANY($6::uuid[])
-         ELSE true END)
-  AND ($7::uuid IS NULL OR s.team_id = $7)
-  AND ($8::uuid IS NULL OR s.channel_id = $8)
-  AND ($9::uuid IS NULL OR s.owner_id = $9)
-  AND ($10::text IS NULL OR s.tags @> ARRAY[$10::text])
-  AND ($11::text IS NULL
-       OR c.name ILIKE '%' || $11 || '%'
-       OR c.email ILIKE '%' || $11 || '%'
-       OR c.phone ILIKE '%' || $11 || '%')
-  AND (s.last_activity_at, s.id) < ($12::timestamptz, $13::uuid)
+WHERE s.id IN (
+    SELECT p.id
+    FROM sessions p
+    -- Removed by the planner unless q is given; then an inner join it may
+    -- drive from the matching contacts.
+    LEFT JOIN contacts pc ON pc.id = p.contact_id
+    WHERE ($2::bool
+           OR p.team_id IS NULL
+           OR p.team_id = ANY($3::uuid[])
+           OR p.owner_id = $1
+           OR p.member_ids @> ARRAY[$1]::uuid[]
+           OR p.supporter_ids @> ARRAY[$1]::uuid[])
+      AND (CASE WHEN cardinality($4::text[]) = 0 THEN p.status <> 'closed'
+                ELSE p.status = ANY($4::text[]) END)
+      AND (CASE $5::text
+             WHEN 'mine' THEN p.owner_id = $1
+             WHEN 'joined' THEN p.owner_id = $1 OR p.member_ids @> ARRAY[$1]::uuid[]
+             WHEN 'support' THEN p.supporter_ids @> ARRAY[$1]::uuid[]
+             WHEN 'unassigned' THEN p.owner_id IS NULL AND p.member_ids = '{}'
+             WHEN 'unanswered' THEN p.waiting_since IS NOT NULL
+             WHEN 'team' THEN p.team_id = ANY($6::uuid[])
+             ELSE true END)
+      -- personal: team_id names a team the caller is not in; only sessions
+      -- they own, joined or support remain, and the indexes over those
+      -- answer it without walking the team's sessions.
+      AND (NOT $7::bool
+           OR p.owner_id = $1
+           OR p.member_ids @> ARRAY[$1]::uuid[]
+           OR p.supporter_ids @> ARRAY[$1]::uuid[])
+      AND ($8::uuid IS NULL OR p.team_id = $8)
+      AND ($9::uuid IS NULL OR p.channel_id = $9)
+      AND ($10::uuid IS NULL OR p.owner_id = $10)
+      AND ($11::text IS NULL OR p.tags @> ARRAY[$11::text])
+      AND ($12::text IS NULL OR p.contact_id = ANY($12::text::uuid[]))
+      AND ($13::text IS NULL
+           OR pc.name ILIKE '%' || $13 || '%'
+           OR pc.email ILIKE '%' || $13 || '%'
+           OR pc.phone ILIKE '%' || $13 || '%')
+      AND (p.last_activity_at, p.id) < ($14::timestamptz, $15::uuid)
+    -- The same order either way. With contact_ids, or gather (the caller
+    -- sees few of a filtered channel's sessions), it is an expression no
+    -- index provides, so that Postgres collects the few matching sessions
+    -- through the indexes that find them (a bounded amount of work) and
+    -- sorts them, instead of walking sessions newest first and hoping to
+    -- meet them soon.
+    ORDER BY (CASE WHEN $12::text IS NULL AND NOT $16::bool THEN p.last_activity_at
+                   ELSE p.last_activity_at + interval '0 seconds' END) DESC,
+             p.id DESC
+    LIMIT $17)
 ORDER BY s.last_activity_at DESC, s.id DESC
-LIMIT $14
 `
 
 type SessionListParams struct {
@@ -207,13 +264,16 @@ type SessionListParams struct {
 	Statuses         []string
 	View             string
 	ViewTeamIds      []uuid.UUID
+	Personal         bool
 	TeamID           uuid.NullUUID
 	ChannelID        uuid.NullUUID
 	OwnerID          uuid.NullUUID
 	Tag              *string
+	ContactIds       *string
 	Q                *string
 	BeforeActivityAt time.Time
 	BeforeID         uuid.UUID
+	Gather           bool
 	Lim              int32
 }
 
@@ -230,6 +290,22 @@ type SessionListRow struct {
 // SessionList is the inbox: the sessions the caller may see (all_access, or a
 // team of theirs, an unrouted channel, or one they own, joined or support),
 // narrowed by the view and filters, newest activity first, keyset-paged.
+// contact_ids, when given, is every contact q matches (an array literal from
+// SessionListSearchContacts), and q is then left out.
+//
+// It is a catch-all query: run it with a plan made for its arguments (a
+// custom plan; api.listSessions does), never a cached generic one. Planned
+// with its arguments, the branches that do not apply fold away and Postgres
+// picks the index that answers the rest (docs/perf/explain-sessions.md): the
+// newest-first walk of sessions_activity_idx (or of the closed sessions') for
+// broad lists, the owner, member, supporter, tag and contact indexes for
+// narrow ones. A generic plan cannot know which applies and reads every
+// session.
+//
+// The page's ids are chosen first (the inner query, which joins contacts
+// only when q is given); contacts, the last message and the caller's read
+// state are then read for those rows alone. Array membership is written with
+// @> so that the GIN indexes can answer it.
 func (q *Queries) SessionList(ctx context.Context, db DBTX, arg SessionListParams) ([]SessionListRow, error) {
 	rows, err := db.Query(ctx, sessionList,
 		arg.AgentID,
@@ -238,13 +314,16 @@ func (q *Queries) SessionList(ctx context.Context, db DBTX, arg SessionListParam
 		arg.Statuses,
 		arg.View,
 		arg.ViewTeamIds,
+		arg.Personal,
 		arg.TeamID,
 		arg.ChannelID,
 		arg.OwnerID,
 		arg.Tag,
+		arg.ContactIds,
 		arg.Q,
 		arg.BeforeActivityAt,
 		arg.BeforeID,
+		arg.Gather,
 		arg.Lim,
 	)
 	if err != nil {
@@ -307,6 +386,53 @@ func (q *Queries) SessionList(ctx context.Context, db DBTX, arg SessionListParam
 		return nil, err
 	}
 	return items, nil
+}
+
+const sessionListSearchContacts = `-- name: SessionListSearchContacts :one
+SELECT count(*) AS matches, coalesce(array_agg(m.id), '{}')::text AS ids
+FROM (
+    SELECT c.id FROM contacts c
+    WHERE c.name ILIKE '%' || $1::text || '%'
+       OR c.email ILIKE '%' || $1::text || '%'
+       OR c.phone ILIKE '%' || $1::text || '%'
+    LIMIT $2
+) m
+`
+
+type SessionListSearchContactsParams struct {
+	Q   string
+	Lim int32
+}
+
+type SessionListSearchContactsRow struct {
+	Matches int64
+	Ids     string
+}
+
+// SessionListSearchContacts is the first step of a session list searched by
+// a term that matches few contacts (SessionListSearchEstimate): how many
+// contacts' name, e-mail or phone contains q, counting at most @lim (the
+// trigram indexes find them), and their ids as an array literal for
+// SessionList's contact_ids (text: thousands of ids cross the wire as one
+// value).
+func (q *Queries) SessionListSearchContacts(ctx context.Context, db DBTX, arg SessionListSearchContactsParams) (SessionListSearchContactsRow, error) {
+	row := db.QueryRow(ctx, sessionListSearchContacts, arg.Q, arg.Lim)
+	var i SessionListSearchContactsRow
+	err := row.Scan(&i.Matches, &i.Ids)
+	return i, err
+}
+
+const sessionListSearchEstimate = `-- name: SessionListSearchEstimate :one
+SELECT contacts_search_estimate($1::text)::bigint AS estimate
+`
+
+// SessionListSearchEstimate is how many contacts the planner expects q to
+// match (name, e-mail or phone contains q), without searching.
+func (q *Queries) SessionListSearchEstimate(ctx context.Context, db DBTX, q_ string) (int64, error) {
+	row := db.QueryRow(ctx, sessionListSearchEstimate, q_)
+	var estimate int64
+	err := row.Scan(&estimate)
+	return estimate, err
 }
 
 const sessionMarkRead = `-- name: SessionMarkRead :exec

@@ -40,10 +40,61 @@ SELECT * FROM sessions WHERE id = @id;
 -- name: SessionLatestByContact :one
 SELECT * FROM sessions WHERE contact_id = @contact_id ORDER BY opened_at DESC LIMIT 1;
 
+-- name: SessionListSearchEstimate :one
+-- SessionListSearchEstimate is how many contacts the planner expects q to
+-- match (name, e-mail or phone contains q), without searching.
+SELECT contacts_search_estimate(@q::text)::bigint AS estimate;
+
+-- name: SessionListSearchContacts :one
+-- SessionListSearchContacts is the first step of a session list searched by
+-- a term that matches few contacts (SessionListSearchEstimate): how many
+-- contacts' name, e-mail or phone contains q, counting at most @lim (the
+-- trigram indexes find them), and their ids as an array literal for
+-- SessionList's contact_ids (text: thousands of ids cross the wire as one
+-- value).
+SELECT count(*) AS matches, coalesce(array_agg(m.id), '{}')::text AS ids
+FROM (
+    SELECT c.id FROM contacts c
+    WHERE c.name ILIKE '%' || @q::text || '%'
+       OR c.email ILIKE '%' || @q::text || '%'
+       OR c.phone ILIKE '%' || @q::text || '%'
+    LIMIT @lim
+) m;
+
+-- name: SessionChannelTeamSessions :one
+-- SessionChannelTeamSessions counts, up to @cap, the sessions of the channel
+-- (among those the list's status filter keeps) that belong to one of
+-- team_ids or to no team: what a caller in team_ids sees of the channel
+-- through their teams (sessions_channel_team_idx answers it).
+SELECT count(*) AS n FROM (
+    SELECT 1 FROM sessions
+    WHERE channel_id = @channel_id
+      AND (team_id IS NULL OR team_id = ANY(@team_ids::uuid[]))
+      AND (CASE WHEN cardinality(@statuses::text[]) = 0 THEN status <> 'closed'
+                ELSE status = ANY(@statuses::text[]) END)
+    LIMIT @cap
+) m;
+
 -- name: SessionList :many
 -- SessionList is the inbox: the sessions the caller may see (all_access, or a
 -- team of theirs, an unrouted channel, or one they own, joined or support),
 -- narrowed by the view and filters, newest activity first, keyset-paged.
+-- contact_ids, when given, is every contact q matches (an array literal from
+-- SessionListSearchContacts), and q is then left out.
+--
+-- It is a catch-all query: run it with a plan made for its arguments (a
+-- custom plan; api.listSessions does), never a cached generic one. Planned
+-- with its arguments, the branches that do not apply fold away and Postgres
+-- picks the index that answers the rest (docs/perf/explain-sessions.md): the
+-- newest-first walk of sessions_activity_idx (or of the closed sessions') for
+-- broad lists, the owner, member, supporter, tag and contact indexes for
+-- narrow ones. A generic plan cannot know which applies and reads every
+-- session.
+--
+-- The page's ids are chosen first (the inner query, which joins contacts
+-- only when q is given); contacts, the last message and the caller's read
+-- state are then read for those rows alone. Array membership is written with
+-- @> so that the GIN indexes can answer it.
 SELECT
     sqlc.embed(s),
     sqlc.embed(c),
@@ -57,33 +108,56 @@ FROM sessions s
 JOIN contacts c ON c.id = s.contact_id
 LEFT JOIN messages lm ON lm.id = s.last_message_id
 LEFT JOIN session_reads r ON r.session_id = s.id AND r.agent_id = @agent_id
-WHERE (@all_access::bool
-       OR s.team_id IS NULL
-       OR s.team_id = ANY(@team_ids::uuid[])
-       OR s.owner_id = @agent_id
-       OR @agent_id = ANY(s.member_ids)
-       OR @agent_id = ANY(s.supporter_ids))
-  AND (CASE WHEN cardinality(@statuses::text[]) = 0 THEN s.status <> 'closed'
-            ELSE s.status = ANY(@statuses::text[]) END)
-  AND (CASE @view::text
-         WHEN 'mine' THEN s.owner_id = @agent_id
-         WHEN 'joined' THEN s.owner_id = @agent_id OR @agent_id = ANY(s.member_ids)
-         WHEN 'support' THEN @agent_id = ANY(s.supporter_ids)
-         WHEN 'unassigned' THEN s.owner_id IS NULL AND cardinality(s.member_ids) = 0
-         WHEN 'unanswered' THEN s.waiting_since IS NOT NULL
-         WHEN 'team' THEN s.team_id = ANY(@view_team_ids::uuid[])
-         ELSE true END)
-  AND (sqlc.narg('team_id')::uuid IS NULL OR s.team_id = sqlc.narg('team_id'))
-  AND (sqlc.narg('channel_id')::uuid IS NULL OR s.channel_id = sqlc.narg('channel_id'))
-  AND (sqlc.narg('owner_id')::uuid IS NULL OR s.owner_id = sqlc.narg('owner_id'))
-  AND (sqlc.narg('tag')::text IS NULL OR s.tags @> ARRAY[sqlc.narg('tag')::text])
-  AND (sqlc.narg('q')::text IS NULL
-       OR c.name ILIKE '%' || sqlc.narg('q') || '%'
-       OR c.email ILIKE '%' || sqlc.narg('q') || '%'
-       OR c.phone ILIKE '%' || sqlc.narg('q') || '%')
-  AND (s.last_activity_at, s.id) < (@before_activity_at::timestamptz, @before_id::uuid)
-ORDER BY s.last_activity_at DESC, s.id DESC
-LIMIT @lim;
+WHERE s.id IN (
+    SELECT p.id
+    FROM sessions p
+    -- Removed by the planner unless q is given; then an inner join it may
+    -- drive from the matching contacts.
+    LEFT JOIN contacts pc ON pc.id = p.contact_id
+    WHERE (@all_access::bool
+           OR p.team_id IS NULL
+           OR p.team_id = ANY(@team_ids::uuid[])
+           OR p.owner_id = @agent_id
+           OR p.member_ids @> ARRAY[@agent_id]::uuid[]
+           OR p.supporter_ids @> ARRAY[@agent_id]::uuid[])
+      AND (CASE WHEN cardinality(@statuses::text[]) = 0 THEN p.status <> 'closed'
+                ELSE p.status = ANY(@statuses::text[]) END)
+      AND (CASE @view::text
+             WHEN 'mine' THEN p.owner_id = @agent_id
+             WHEN 'joined' THEN p.owner_id = @agent_id OR p.member_ids @> ARRAY[@agent_id]::uuid[]
+             WHEN 'support' THEN p.supporter_ids @> ARRAY[@agent_id]::uuid[]
+             WHEN 'unassigned' THEN p.owner_id IS NULL AND p.member_ids = '{}'
+             WHEN 'unanswered' THEN p.waiting_since IS NOT NULL
+             WHEN 'team' THEN p.team_id = ANY(@view_team_ids::uuid[])
+             ELSE true END)
+      -- personal: team_id names a team the caller is not in; only sessions
+      -- they own, joined or support remain, and the indexes over those
+      -- answer it without walking the team's sessions.
+      AND (NOT @personal::bool
+           OR p.owner_id = @agent_id
+           OR p.member_ids @> ARRAY[@agent_id]::uuid[]
+           OR p.supporter_ids @> ARRAY[@agent_id]::uuid[])
+      AND (sqlc.narg('team_id')::uuid IS NULL OR p.team_id = sqlc.narg('team_id'))
+      AND (sqlc.narg('channel_id')::uuid IS NULL OR p.channel_id = sqlc.narg('channel_id'))
+      AND (sqlc.narg('owner_id')::uuid IS NULL OR p.owner_id = sqlc.narg('owner_id'))
+      AND (sqlc.narg('tag')::text IS NULL OR p.tags @> ARRAY[sqlc.narg('tag')::text])
+      AND (sqlc.narg('contact_ids')::text IS NULL OR p.contact_id = ANY(sqlc.narg('contact_ids')::text::uuid[]))
+      AND (sqlc.narg('q')::text IS NULL
+           OR pc.name ILIKE '%' || sqlc.narg('q') || '%'
+           OR pc.email ILIKE '%' || sqlc.narg('q') || '%'
+           OR pc.phone ILIKE '%' || sqlc.narg('q') || '%')
+      AND (p.last_activity_at, p.id) < (@before_activity_at::timestamptz, @before_id::uuid)
+    -- The same order either way. With contact_ids, or gather (the caller
+    -- sees few of a filtered channel's sessions), it is an expression no
+    -- index provides, so that Postgres collects the few matching sessions
+    -- through the indexes that find them (a bounded amount of work) and
+    -- sorts them, instead of walking sessions newest first and hoping to
+    -- meet them soon.
+    ORDER BY (CASE WHEN sqlc.narg('contact_ids')::text IS NULL AND NOT @gather::bool THEN p.last_activity_at
+                   ELSE p.last_activity_at + interval '0 seconds' END) DESC,
+             p.id DESC
+    LIMIT @lim)
+ORDER BY s.last_activity_at DESC, s.id DESC;
 
 -- name: SessionView :one
 -- SessionView is one session as the inbox shows it, without the per-agent
