@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -83,40 +84,70 @@ type event struct {
 }
 
 // stream reads an SSE stream until ctx ends, stamping each event on arrival.
-func (a *api) stream(ctx context.Context, path string, out chan<- event) error {
-	req, err := http.NewRequestWithContext(ctx, "GET", a.base+path+"?token="+a.token, nil)
+// Like the inbox, it reconnects when the server ends the stream (it drops a
+// listener that falls too far behind); drops counts those reconnections.
+func (a *api) stream(ctx context.Context, path string, out chan<- event, drops *atomic.Int64) error {
+	body, err := a.openStream(ctx, path)
 	if err != nil {
 		return err
-	}
-	resp, err := (&http.Client{}).Do(req)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return fmt.Errorf("stream %s: %d", path, resp.StatusCode)
 	}
 	go func() {
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		var typ string
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "event: "):
-				typ = line[len("event: "):]
-			case strings.HasPrefix(line, "data: "):
-				at := time.Now()
-				var d map[string]any
-				_ = json.Unmarshal([]byte(line[len("data: "):]), &d)
+		for {
+			a.readStream(ctx, body, out)
+			if ctx.Err() != nil {
+				return
+			}
+			drops.Add(1)
+			for {
+				if body, err = a.openStream(ctx, path); err == nil {
+					break
+				}
 				select {
-				case out <- event{typ, d, at}:
 				case <-ctx.Done():
 					return
+				case <-time.After(100 * time.Millisecond):
 				}
 			}
 		}
 	}()
 	return nil
+}
+
+func (a *api) openStream(ctx context.Context, path string) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", a.base+path+"?token="+a.token, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := (&http.Client{}).Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("stream %s: %d", path, resp.StatusCode)
+	}
+	return resp.Body, nil
+}
+
+func (a *api) readStream(ctx context.Context, body io.ReadCloser, out chan<- event) {
+	defer body.Close()
+	sc := bufio.NewScanner(body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var typ string
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			typ = line[len("event: "):]
+		case strings.HasPrefix(line, "data: "):
+			at := time.Now()
+			var d map[string]any
+			_ = json.Unmarshal([]byte(line[len("data: "):]), &d)
+			select {
+			case out <- event{typ, d, at}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
 }

@@ -50,6 +50,11 @@ type bench struct {
 	warned   atomic.Int64
 
 	rssMax atomic.Int64 // KB, sampled under load
+
+	// replyAPI is how long the reply request took; streamDrops how often
+	// the server ended the agent's event stream.
+	replyAPI    samples
+	streamDrops atomic.Int64
 }
 
 func run(ctx context.Context, root string, o options) (*result, error) {
@@ -75,6 +80,7 @@ func run(ctx context.Context, root string, o options) (*result, error) {
 	if err := b.timerPhase(ctx, r); err != nil {
 		return nil, err
 	}
+	r.set("stream_drops", float64(b.streamDrops.Load()))
 	// The inbox figures on their own database, holding exactly the seeded
 	// sessions: the live product is stopped first so it does not compete.
 	b.close()
@@ -151,7 +157,7 @@ func (b *bench) start(ctx context.Context, root string) error {
 		return err
 	}
 	events := make(chan event, 1<<16)
-	if err := b.admin.stream(ctx, "/api/v1/events", events); err != nil {
+	if err := b.admin.stream(ctx, "/api/v1/events", events, &b.streamDrops); err != nil {
 		return err
 	}
 	go b.consume(events)
@@ -243,7 +249,11 @@ func (b *bench) close() {
 	}
 	if b.prod != nil {
 		b.prod.Kill(false)
-		_ = os.RemoveAll(b.prod.dir)
+		if b.o.keep {
+			logf("kept %s", b.prod.dir)
+		} else {
+			_ = os.RemoveAll(b.prod.dir)
+		}
 		b.prod = nil
 	}
 }
