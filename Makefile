@@ -7,7 +7,7 @@ BIN     := bin/omnichat
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/omnichat/omnichat/app.Version=$(VERSION)
 
-.PHONY: run build test unit fuzz bench bench-full faults check generate check-generated lint compose-check browser-deps clean
+.PHONY: run build test unit fuzz bench bench-full bench-report faults check generate check-generated lint compose-check browser-deps clean
 
 ## run: build and run the whole product on its embedded default (omnichat dev)
 run: build
@@ -45,6 +45,10 @@ bench:
 ## bench-full: 1,000,000 sessions and 10,000,000 messages, 10,000 timed sessions
 bench-full:
 	$(GO) run ./bench -full $(BENCH_ARGS)
+
+## bench-report: the figures of bench/results/*.json as tables in docs/performance.md and README.md
+bench-report:
+	$(GO) run ./bench report
 
 ## faults: kill and restart worker and api, restart Postgres, doubled and
 ## out-of-order deliveries under load; then count that nothing was lost or doubled

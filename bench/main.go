@@ -8,6 +8,7 @@
 //	go run ./bench            # short: under 5 minutes, 100,000 seeded sessions
 //	go run ./bench -full      # 1,000,000 sessions, 10,000 timed sessions
 //	go run ./bench faults     # the fault harness (see faults.go)
+//	go run ./bench report     # the results as tables in docs/performance.md and README.md
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -25,6 +27,9 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "faults" {
 		os.Exit(runFaults(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "report" {
+		os.Exit(runReport(os.Args[2:]))
 	}
 	args := os.Args[1:]
 	if len(args) > 0 && args[0] == "run" {
@@ -41,6 +46,8 @@ func main() {
 	fs.IntVar(&o.customers, "customers", 1000, "simulated customers of the ingest load")
 	fs.IntVar(&o.conc, "concurrency", 64, "concurrent senders when finding the ingest and ceiling rates")
 	fs.DurationVar(&o.phase, "phase", 15*time.Second, "length of each load phase")
+	fs.DurationVar(&o.timerWindow, "timer-window", time.Minute, "the timed sessions' warnings all come due within this window")
+	fs.StringVar(&o.only, "only", "", "run only these phases, comma-separated: ceiling, ingest, timers, queries (default all; the result is named <name>-<phases>)")
 	fs.IntVar(&o.cache, "workflow-cache", 1500, "the worker's workflow cache (OMNICHAT_WORKFLOW_CACHE_SIZE): room for the ingest load's 1,000 sessions, fewer than the sessions open when memory is measured idle")
 	fs.StringVar(&o.results, "results", "", "folder for the JSON (default bench/results next to this program's source)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the product's data folder and log after the run")
@@ -53,6 +60,14 @@ func main() {
 	}
 	if o.name == "" {
 		o.name = map[bool]string{false: "short", true: "full"}[o.full] + "-" + o.store
+		if o.only != "" {
+			o.name += "-" + strings.ReplaceAll(o.only, ",", "-")
+		}
+	}
+	for _, p := range strings.Split(o.only, ",") {
+		if p != "" && !slices.Contains(phaseNames, p) {
+			fail(fmt.Errorf("-only: unknown phase %q (want %s)", p, strings.Join(phaseNames, ", ")))
+		}
 	}
 	root, err := repoRoot()
 	if err != nil {
@@ -75,11 +90,20 @@ func main() {
 	fmt.Printf("\nwrote %s\n", path)
 }
 
+// phaseNames are the phases -only may name, in the order they run.
+var phaseNames = []string{"ceiling", "ingest", "timers", "queries"}
+
+// runs reports whether the phase is to run.
+func (o options) runs(phase string) bool {
+	return o.only == "" || slices.Contains(strings.Split(o.only, ","), phase)
+}
+
 type options struct {
 	full, keep                        bool
 	name, store, dbServer, results    string
 	sessions, timers, customers, conc int
-	phase                             time.Duration
+	phase, timerWindow                time.Duration
+	only                              string
 	cache                             int
 }
 

@@ -185,16 +185,17 @@ func (b *bench) reply(ctx context.Context, sessions []string, perSecond int, sto
 }
 
 // timerPhase opens many sessions whose "soon" warnings come due within the
-// same minute, and measures how late each warning reaches the agent; with
-// them open and idle, it measures memory.
+// same window (-timer-window, a minute by default), and measures how late
+// each warning reaches the agent; with them open and idle, it measures
+// memory.
 //
-// Opening them takes longer than a minute when there are many (the server
+// Opening them takes longer than the window when there are many (the server
 // starts about a hundred sessions a second here), so they are spread over
 // channels whose thresholds shorten by timerSlot from one to the next: a
 // session opened in the k-th slot of timerSlot waits base - k*timerSlot, and
 // all come due within timerSlot of base after the phase began.
 func (b *bench) timerPhase(ctx context.Context, r *result) error {
-	const timerSlot = 15 * time.Second
+	timerSlot := b.o.timerWindow
 	n := b.o.timers
 	rate := r.num("ingest_new_session_rate")
 	if !(rate > 0) {

@@ -65,25 +65,33 @@ func run(ctx context.Context, root string, o options) (*result, error) {
 	}
 	r := newResult(o, root)
 
-	logf("ceiling: SignalWithStart and signals to a no-op workflow on the same Temporal server (%s each)…", o.phase)
-	c, err := measureCeiling(ctx, b.temporal, o.conc, o.phase)
-	if err != nil {
-		return nil, err
+	if o.runs("ceiling") {
+		logf("ceiling: SignalWithStart and signals to a no-op workflow on the same Temporal server (%s each)…", o.phase)
+		c, err := measureCeiling(ctx, b.temporal, o.conc, o.phase)
+		if err != nil {
+			return nil, err
+		}
+		r.set("ceiling_signal_with_start_rate", round1(c.SignalWithStart))
+		r.set("ceiling_signal_rate", round1(c.Signal))
+		logf("  SignalWithStart %.0f/s, signal %.0f/s", c.SignalWithStart, c.Signal)
 	}
-	r.set("ceiling_signal_with_start_rate", round1(c.SignalWithStart))
-	r.set("ceiling_signal_rate", round1(c.Signal))
-	logf("  SignalWithStart %.0f/s, signal %.0f/s", c.SignalWithStart, c.Signal)
-
-	if err := b.ingestPhases(ctx, r); err != nil {
-		return nil, err
+	if o.runs("ingest") {
+		if err := b.ingestPhases(ctx, r); err != nil {
+			return nil, err
+		}
 	}
-	if err := b.timerPhase(ctx, r); err != nil {
-		return nil, err
+	if o.runs("timers") {
+		if err := b.timerPhase(ctx, r); err != nil {
+			return nil, err
+		}
 	}
 	r.set("stream_drops", float64(b.streamDrops.Load()))
 	// The inbox figures on their own database, holding exactly the seeded
 	// sessions: the live product is stopped first so it does not compete.
 	b.close()
+	if !o.runs("queries") {
+		return r, nil
+	}
 	qb := &bench{o: o}
 	defer qb.close()
 	if err := qb.startPlain(ctx, root, "omnichat_bench_"+sanitize(o.name)+"_inbox"); err != nil {
