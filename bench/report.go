@@ -144,7 +144,9 @@ var reportRows = []reportRow{
 	{"Ingest / ceiling (signals) — target ≥ 0.80", func(n namedResult) string { return fmtNum(n.num("ingest_ratio")) },
 		func(n namedResult) (bool, bool) { v := n.num("ingest_ratio"); return v >= 0.8, !math.IsNaN(v) }},
 	{"Webhook ack p50 / p99 / max at 50 % — target p99 ≤ 50 ms", func(n namedResult) string { return joinMS(n, "ack_p50_ms", "ack_p99_ms", "ack_max_ms") }, below("ack_p99_ms", 50)},
-	{"Webhook ack p50 / p99 / max at 90 %", func(n namedResult) string { return joinMS(n, "ack_p50_ms_at_90", "ack_p99_ms_at_90", "ack_max_ms_at_90") }, nil},
+	{"Webhook ack p50 / p99 / max at 90 %", func(n namedResult) string {
+		return joinMS(n, "ack_p50_ms_at_90", "ack_p99_ms_at_90", "ack_max_ms_at_90")
+	}, nil},
 	{"Customer → agent event p50 / p99 — target p99 ≤ 250 ms", func(n namedResult) string { return joinMS(n, "e2e_agent_p50_ms", "e2e_agent_p99_ms") }, below("e2e_agent_p99_ms", 250)},
 	{"Agent reply → platform p50 / p99 — target p99 ≤ 250 ms", func(n namedResult) string { return joinMS(n, "e2e_platform_p50_ms", "e2e_platform_p99_ms") }, below("e2e_platform_p99_ms", 250)},
 	{"Warning lateness p50 / p99 / max — target p99 ≤ 1 s", func(n namedResult) string {
