@@ -20,6 +20,9 @@ import (
 const (
 	reportStart = "<!-- bench report: start (go run ./bench report) -->"
 	reportEnd   = "<!-- bench report: end -->"
+	// The last `make faults` (bench/results/faults.txt), in docs/performance.md.
+	faultsStart = "<!-- faults report: start (go run ./bench report) -->"
+	faultsEnd   = "<!-- faults report: end -->"
 )
 
 // reportOrder puts the usual runs first; any other result follows by name.
@@ -46,11 +49,18 @@ func runReport(args []string) int {
 		return 0
 	}
 	for _, doc := range []string{"docs/performance.md", "README.md"} {
-		if err := replaceBetweenMarkers(filepath.Join(root, doc), md); err != nil {
+		if err := replaceBetweenMarkers(filepath.Join(root, doc), reportStart, reportEnd, md); err != nil {
 			fmt.Fprintln(os.Stderr, "bench report:", err)
 			return 1
 		}
 		fmt.Println("updated", doc)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "bench", "results", "faults.txt")); err == nil {
+		md := faultsStart + "\n\n```\n" + strings.TrimSpace(string(b)) + "\n```\n\n" + faultsEnd + "\n"
+		if err := replaceBetweenMarkers(filepath.Join(root, "docs/performance.md"), faultsStart, faultsEnd, md); err != nil {
+			fmt.Fprintln(os.Stderr, "bench report:", err)
+			return 1
+		}
 	}
 	return 0
 }
@@ -273,17 +283,17 @@ func renderReport(rs []namedResult) string {
 }
 
 // replaceBetweenMarkers puts md (which carries the markers) in place of the
-// marked section of the file.
-func replaceBetweenMarkers(path, md string) error {
+// section of the file from start to end.
+func replaceBetweenMarkers(path, start, end, md string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	s := string(b)
-	i, j := strings.Index(s, reportStart), strings.Index(s, reportEnd)
+	i, j := strings.Index(s, start), strings.Index(s, end)
 	if i < 0 || j < i {
-		return fmt.Errorf("%s: no %q … %q section", path, reportStart, reportEnd)
+		return fmt.Errorf("%s: no %q … %q section", path, start, end)
 	}
-	out := s[:i] + strings.TrimSuffix(md, "\n") + s[j+len(reportEnd):]
+	out := s[:i] + strings.TrimSuffix(md, "\n") + s[j+len(end):]
 	return os.WriteFile(path, []byte(out), 0o644)
 }

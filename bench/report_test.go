@@ -38,7 +38,7 @@ func TestReportMarksEachFigureAgainstItsTarget(t *testing.T) {
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := replaceBetweenMarkers(path, md); err != nil {
+	if err := replaceBetweenMarkers(path, reportStart, reportEnd, md); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
@@ -46,7 +46,7 @@ func TestReportMarksEachFigureAgainstItsTarget(t *testing.T) {
 	if strings.Contains(got, "old figures") || !strings.HasPrefix(got, "# Title\n\nbefore\n\n"+reportStart) || !strings.HasSuffix(got, reportEnd+"\n\nafter\n") {
 		t.Errorf("document not rewritten in place:\n%s", got)
 	}
-	if err := replaceBetweenMarkers(filepath.Join(t.TempDir(), "none.md"), md); err == nil {
+	if err := replaceBetweenMarkers(filepath.Join(t.TempDir(), "none.md"), reportStart, reportEnd, md); err == nil {
 		t.Error("a missing document is an error")
 	}
 }

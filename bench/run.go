@@ -57,9 +57,10 @@ type bench struct {
 	streamDrops atomic.Int64
 }
 
-func run(ctx context.Context, root string, o options) (*result, error) {
+func run(ctx context.Context, root string, o options) (_ *result, err error) {
 	b := &bench{o: o}
-	defer b.close()
+	// A failed run keeps the product's data folder and log to look at.
+	defer func() { b.o.keep = b.o.keep || err != nil; b.close() }()
 	if err := b.start(ctx, root); err != nil {
 		return nil, err
 	}
@@ -93,7 +94,7 @@ func run(ctx context.Context, root string, o options) (*result, error) {
 		return r, nil
 	}
 	qb := &bench{o: o}
-	defer qb.close()
+	defer func() { qb.o.keep = qb.o.keep || err != nil; qb.close() }()
 	if err := qb.startPlain(ctx, root, "omnichat_bench_"+sanitize(o.name)+"_inbox"); err != nil {
 		return nil, err
 	}
