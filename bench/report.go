@@ -164,8 +164,13 @@ var reportRows = []reportRow{
 		if s == "—" {
 			return s
 		}
-		return fmt.Sprintf("%s (%s sessions due within %s s)", s, fmtInt(n.num("timer_sessions")), fmtNum(n.num("timer_due_window_seconds")))
+		s = fmt.Sprintf("%s (%s sessions due within %s s", s, fmtInt(n.num("timer_sessions")), fmtNum(n.num("timer_due_window_seconds")))
+		if m := n.num("warnings_missing"); m > 0 {
+			s += fmt.Sprintf("; %s never arrived, counted as late by the time waited", fmtInt(m))
+		}
+		return s + ")"
 	}, below("warning_lateness_p99_ms", 1000)},
+	{"Warnings delivered per second once due", func(n namedResult) string { return rateOrDash(n.num("warnings_per_second")) }, nil},
 	{"Resident memory under ingest", func(n namedResult) string { return mbOrDash(n.num("rss_mb_ingest")) }, nil},
 	{"Resident memory idle, cache full: half / all timed sessions open", func(n namedResult) string {
 		if math.IsNaN(n.num("rss_mb_idle_10k")) {

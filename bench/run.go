@@ -48,6 +48,8 @@ type bench struct {
 	dueAt    sync.Map // contact platform id -> due time
 	lateness samples
 	warned   atomic.Int64
+	// lastWarnAt is when the last timed warning arrived (UnixNano).
+	lastWarnAt atomic.Int64
 
 	rssMax atomic.Int64 // KB, sampled under load
 
@@ -196,6 +198,7 @@ func (b *bench) consume(events <-chan event) {
 			if v, ok := b.dueAt.LoadAndDelete(user); ok {
 				b.lateness.add(ev.At.Sub(v.(time.Time)))
 				b.warned.Add(1)
+				b.lastWarnAt.Store(ev.At.UnixNano())
 			}
 		}
 	}
