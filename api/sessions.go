@@ -25,6 +25,8 @@ var (
 		workflows.StatusRepNeeded, workflows.StatusPending, workflows.StatusSoon, workflows.StatusOverdue,
 		workflows.StatusAnswered, workflows.StatusSnoozed, workflows.StatusClosed,
 	}
+	// openStatuses is every status but closed: the list's default.
+	openStatuses = slices.DeleteFunc(slices.Clone(sessionStatuses), func(s string) bool { return s == workflows.StatusClosed })
 	sessionViews = []string{"all", "mine", "joined", "support", "unassigned", "unanswered", "team"}
 )
 
@@ -183,8 +185,12 @@ func (s *Server) narrowByAccess(ctx context.Context, params *dbsqlc.SessionListP
 		return nil
 	}
 	if params.ChannelID.Valid && !params.TeamID.Valid {
+		statuses := params.Statuses
+		if len(statuses) == 0 {
+			statuses = openStatuses
+		}
 		n, err := s.q.SessionChannelTeamSessions(ctx, s.Pool, dbsqlc.SessionChannelTeamSessionsParams{
-			ChannelID: params.ChannelID.UUID, TeamIds: params.TeamIds, Statuses: params.Statuses, Cap: gatherAtMost,
+			ChannelID: params.ChannelID.UUID, TeamIds: params.TeamIds, Statuses: statuses, Cap: gatherAtMost,
 		})
 		if err != nil {
 			return err

@@ -62,18 +62,23 @@ FROM (
 ) m;
 
 -- name: SessionChannelTeamSessions :one
--- SessionChannelTeamSessions counts, up to @cap, the sessions of the channel
--- (among those the list's status filter keeps) that belong to one of
--- team_ids or to no team: what a caller in team_ids sees of the channel
--- through their teams (sessions_channel_team_idx answers it).
-SELECT count(*) AS n FROM (
-    SELECT 1 FROM sessions
-    WHERE channel_id = @channel_id
-      AND (team_id IS NULL OR team_id = ANY(@team_ids::uuid[]))
-      AND (CASE WHEN cardinality(@statuses::text[]) = 0 THEN status <> 'closed'
-                ELSE status = ANY(@statuses::text[]) END)
-    LIMIT @cap
-) m;
+-- SessionChannelTeamSessions counts, up to @cap each, the sessions of the
+-- channel in one of statuses that belong to one of team_ids, and those that
+-- belong to no team: what a caller in team_ids sees of the channel through
+-- their teams. Each half is an index-only range of sessions_channel_team_idx
+-- on all three columns (under a millisecond at a million sessions). Written
+-- as one OR, the index could not take the team, and the scan read every
+-- session of the channel; "status <> 'closed'" instead of the listed
+-- statuses matches the open-session GIN indexes' predicate, and the planner
+-- then read one of them whole (40 ms).
+SELECT (SELECT count(*) FROM (
+            SELECT 1 FROM sessions t
+            WHERE t.channel_id = @channel_id::uuid AND t.team_id = ANY(@team_ids::uuid[]) AND t.status = ANY(@statuses::text[])
+            LIMIT @cap::int) a)
+     + (SELECT count(*) FROM (
+            SELECT 1 FROM sessions u
+            WHERE u.channel_id = @channel_id::uuid AND u.team_id IS NULL AND u.status = ANY(@statuses::text[])
+            LIMIT @cap::int) b) AS n;
 
 -- name: SessionList :many
 -- SessionList is the inbox: the sessions the caller may see (all_access, or a
