@@ -150,7 +150,10 @@ func gitCommit(root string) string {
 		return "unknown"
 	}
 	c := strings.TrimSpace(string(out))
-	if st, _ := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); len(st) > 0 {
+	// Dirty means the code differs from the commit; the results and
+	// documents the runs themselves rewrite do not count.
+	if st, _ := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no", "--",
+		".", ":!bench/results", ":!docs", ":!README.md").Output(); len(st) > 0 {
 		c += "-dirty"
 	}
 	return c
