@@ -201,7 +201,7 @@ func (b *bench) timerPhase(ctx context.Context, r *result) error {
 	if !(rate > 0) {
 		rate = 50
 	}
-	slots := int(math.Ceil(float64(n)/rate*1.5/timerSlot.Seconds())) + 1
+	slots := max(1, int(math.Ceil(float64(n)/rate*1.2/timerSlot.Seconds())))
 	base := time.Duration(slots)*timerSlot + 30*time.Second
 	prefix := "t" + strconv.FormatInt(time.Now().Unix()%100000, 10)
 	loads := make([]*load, slots)
