@@ -45,13 +45,16 @@ func main() {
 	fs.IntVar(&o.timers, "timers", 0, "open sessions whose warnings come due together (default 2,000; 10,000 with -full)")
 	fs.IntVar(&o.customers, "customers", 1000, "simulated customers of the ingest load")
 	fs.IntVar(&o.conc, "concurrency", 64, "concurrent senders when finding the ingest and ceiling rates")
-	fs.DurationVar(&o.phase, "phase", 15*time.Second, "length of each load phase")
+	fs.DurationVar(&o.phase, "phase", 0, "length of each load phase (default 10 s; 15 s with -full)")
 	fs.DurationVar(&o.timerWindow, "timer-window", time.Minute, "the timed sessions' warnings all come due within this window")
 	fs.StringVar(&o.only, "only", "", "run only these phases, comma-separated: ceiling, ingest, timers, queries (default all; the result is named <name>-<phases>)")
 	fs.IntVar(&o.cache, "workflow-cache", 1500, "the worker's workflow cache (OMNICHAT_WORKFLOW_CACHE_SIZE): room for the ingest load's 1,000 sessions, fewer than the sessions open when memory is measured idle")
 	fs.StringVar(&o.results, "results", "", "folder for the JSON (default bench/results next to this program's source)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the product's data folder and log after the run")
 	_ = fs.Parse(args)
+	if o.phase == 0 {
+		o.phase = map[bool]time.Duration{false: 10 * time.Second, true: 15 * time.Second}[o.full]
+	}
 	if o.sessions == 0 {
 		o.sessions = map[bool]int{false: 100_000, true: 1_000_000}[o.full]
 	}

@@ -202,7 +202,7 @@ func (b *bench) timerPhase(ctx context.Context, r *result) error {
 		rate = 50
 	}
 	slots := max(1, int(math.Ceil(float64(n)/rate*1.2/timerSlot.Seconds())))
-	base := time.Duration(slots)*timerSlot + 30*time.Second
+	base := time.Duration(slots)*timerSlot + 10*time.Second
 	prefix := "t" + strconv.FormatInt(time.Now().Unix()%100000, 10)
 	loads := make([]*load, slots)
 	thresholds := make([]time.Duration, slots)
